@@ -1,0 +1,20 @@
+"""The domain model: pure data, no I/O, no signals, no telemetry."""
+
+from __future__ import annotations
+
+from flowkit.model.chatflow import Chatflow
+from flowkit.model.entities import Assistant, Tool
+from flowkit.model.enums import AssistantType, ChatType, FlowType
+from flowkit.model.parts import STICKY_NOTE, Edge, Node
+
+__all__ = [
+    "STICKY_NOTE",
+    "Assistant",
+    "AssistantType",
+    "ChatType",
+    "Chatflow",
+    "Edge",
+    "FlowType",
+    "Node",
+    "Tool",
+]

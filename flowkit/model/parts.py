@@ -1,0 +1,105 @@
+"""A flow's parts: :class:`Node` and :class:`Edge`, with every Flowise field kept.
+
+Each part holds the fields flowkit reads as typed attributes and everything else Flowise
+wrote, verbatim, in ``extra`` (and, for nodes, ``data_extra``). A part loaded from Flowise
+also remembers its key order, so that exporting it gives back the same object, key for key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+__all__ = ["STICKY_NOTE", "Edge", "Node"]
+
+STICKY_NOTE = "stickyNote"
+"""The Flowise node type (and component name) of a sticky note."""
+
+
+class Node(BaseModel):
+    """One node of a flow: a Flowise component instance such as ``chatOpenAI_0``.
+
+    :param id: the node id, unique in its flow (Flowise's ``<name>_<n>``); cannot change.
+    :param name: the component name (Flowise ``data.name``), e.g. ``"chatOpenAI"``.
+    :param label: the display label (``data.label``).
+    :param category: the component category (``data.category``), e.g. ``"Vector Stores"``.
+    :param type: the Flowise node type: ``"customNode"``, ``"stickyNote"``, ``"agentFlow"``,
+        ``"iteration"``.
+    :param inputs: the node's input values (``data.inputs``).
+    :param credential: the credential id (``data.credential``), if any.
+    :param parent_id: the enclosing node (Flowise ``parentNode``), if any.
+    :param position: the canvas position (``{"x": ..., "y": ...}``).
+    :param extra: every other top-level Flowise key (``width``, ``selected``, ...), verbatim.
+    :param data_extra: every other key of Flowise's ``data`` (``version``, ``baseClasses``,
+        ``inputParams``, ``outputs``, ...), verbatim.
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    id: str = Field(min_length=1, frozen=True)
+    name: str = ""
+    label: str = ""
+    category: str | None = None
+    type: str = "customNode"
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    credential: str | None = None
+    parent_id: str | None = None
+    position: dict[str, Any] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+    data_extra: dict[str, Any] = Field(default_factory=dict)
+
+    # Key order of the Flowise object this node was read from (None: built in code).
+    _layout: tuple[str, ...] | None = PrivateAttr(default=None)
+    _data_layout: tuple[str, ...] | None = PrivateAttr(default=None)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Flowise's ``data.outputs`` (the chosen output of a multi-output node), or ``{}``."""
+        value = self.data_extra.get("outputs")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def is_sticky_note(self) -> bool:
+        """True for a sticky note, which is a node but never part of the computation."""
+        return self.type == STICKY_NOTE or self.name == STICKY_NOTE
+
+
+class Edge(BaseModel):
+    """One edge of a flow, from an output of ``source`` to an input of ``target``.
+
+    :param id: the edge id, unique in its flow; cannot change.
+    :param source: the source node id.
+    :param target: the target node id.
+    :param source_handle: Flowise's ``sourceHandle`` (``<source>-output-<name>-<types>``).
+    :param target_handle: Flowise's ``targetHandle`` (``<target>-input-<name>-<type>``).
+    :param type: the ReactFlow edge type (``"buttonedge"`` in Flowise).
+    :param extra: every other Flowise key (``data``, ...), verbatim.
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    id: str = Field(min_length=1, frozen=True)
+    source: str = Field(min_length=1, frozen=True)
+    target: str = Field(min_length=1, frozen=True)
+    source_handle: str | None = None
+    target_handle: str | None = None
+    type: str | None = "buttonedge"
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    _layout: tuple[str, ...] | None = PrivateAttr(default=None)
+
+    @property
+    def target_input(self) -> str | None:
+        """The name of the target's input this edge feeds, read from ``target_handle``.
+
+        :returns: e.g. ``"vectorStoreRetriever"`` for
+            ``"conversationalRetrievalQAChain_0-input-vectorStoreRetriever-BaseRetriever"``,
+            or None when the handle does not follow Flowise's pattern.
+        """
+        handle = self.target_handle
+        prefix = f"{self.target}-input-"
+        if not handle or not handle.startswith(prefix):
+            return None
+        name = handle[len(prefix) :].split("-", 1)[0]
+        return name or None
