@@ -1,0 +1,254 @@
+"""Telemetry settings: the opt-out, the home folder and the destination.
+
+Settings come from the process environment and from a ``.env`` file read with python-dotenv's
+:func:`dotenv.dotenv_values` (``os.environ`` is never written). Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values, find_dotenv
+from dotenv.parser import parse_stream
+
+__all__ = [
+    "DEFAULT_POSTHOG_HOST",
+    "OPT_OUT_VARIABLES",
+    "Destination",
+    "TelemetrySettings",
+]
+
+_log = logging.getLogger("flowkit.telemetry")
+
+#: Where PostHog events go when ``POSTHOG_HOST`` is not set.
+DEFAULT_POSTHOG_HOST = "https://us.i.posthog.com"
+#: The variables that turn telemetry off, checked in this order.
+OPT_OUT_VARIABLES: tuple[str, ...] = ("DISABLE_FLOWISE_TELEMETRY", "DO_NOT_TRACK")
+
+_FALSY = frozenset({"", "0", "false", "no", "off"})
+_ASCII_SPACE = " \t\n\r\v\f"
+_SHOWN_CHARS = 40
+
+
+def _opts_out(value: object) -> bool:
+    """Whether an opt-out variable's value turns telemetry off (fail closed)."""
+    if not isinstance(value, str):  # a bare key in .env (None) or anything unexpected
+        return True
+    return value.strip(_ASCII_SPACE).lower() not in _FALSY
+
+
+def _show(name: str, value: object) -> str:
+    """``NAME=value`` for humans: short, printable, never the whole of a huge value."""
+    if value is None:
+        return f"{name} (no value)"
+    text = value if isinstance(value, str) else repr(value)
+    if text.isprintable() and len(text) <= _SHOWN_CHARS:
+        return f"{name}={text}"
+    more = "..." if len(text) > _SHOWN_CHARS else ""
+    return f"{name}={text[:_SHOWN_CHARS]!r}{more}"
+
+
+def _as_path(text: str) -> Path:
+    """A path with ``~`` expanded for the current user; left as written when that fails."""
+    try:
+        return Path(os.path.expanduser(text))
+    except (ValueError, OSError):  # e.g. an embedded NUL in "~user" lookups
+        return Path(text)
+
+
+@dataclass(frozen=True)
+class _DotenvRead:
+    """What reading the ``.env`` file gave: its values, or why it cannot be trusted."""
+
+    path: Path | None = None
+    values: Mapping[str, str | None] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def _locate_dotenv(dotenv_path: str | os.PathLike[str] | None) -> tuple[str | None, str | None]:
+    """The ``.env`` to read (or None) and, when the search itself failed, why."""
+    if dotenv_path is not None:
+        path = os.fspath(dotenv_path)
+        return (path if os.path.lexists(path) else None), None
+    try:
+        found = find_dotenv(usecwd=True)  # from the working directory, never our install folder
+    except Exception as exc:  # e.g. the working directory was deleted
+        return None, f"could not search for a .env file ({type(exc).__name__}: {exc})"
+    return (found or None), None
+
+
+def _read_dotenv(dotenv_path: str | os.PathLike[str] | None) -> _DotenvRead:
+    """Read the ``.env`` file; never raises, and reports any doubt about its content."""
+    try:
+        located, problem = _locate_dotenv(dotenv_path)
+    except Exception as exc:  # an unusable explicit path (bad type, NUL byte, ...)
+        return _DotenvRead(problem=f"unusable .env path ({type(exc).__name__}: {exc})")
+    if located is None:
+        return _DotenvRead(problem=problem)
+    path = Path(located)
+    try:
+        with open(located, encoding="utf-8-sig") as stream:  # a BOM must not hide the first key
+            text = stream.read()
+        if "\x00" in text:
+            raise ValueError("it contains NUL bytes")
+        bad_lines = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
+        # interpolate=False: values are taken literally, as Flowise's (Node) dotenv does, and
+        # "${X}" can never resolve an opt-out to empty from some other environment.
+        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    except Exception as exc:
+        return _DotenvRead(
+            path=path, problem=f"unreadable .env file {path} ({type(exc).__name__}: {exc})"
+        )
+    if bad_lines:
+        lines = ", ".join(str(n) for n in bad_lines[:5])
+        return _DotenvRead(
+            path=path, values=values, problem=f"unparseable .env file {path} (line {lines})"
+        )
+    return _DotenvRead(path=path, values=values)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where telemetry events go.
+
+    :param kind: ``"posthog"`` (sent over HTTPS) or ``"jsonl"`` (appended to a local file).
+    :param target: the PostHog host for ``"posthog"``, the file path for ``"jsonl"``.
+    """
+
+    kind: Literal["posthog", "jsonl"]
+    target: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TelemetrySettings:
+    """Everything telemetry needs to know, resolved once; immutable and thread-safe to share.
+
+    Build it with :meth:`from_env`, or directly for tests and embedding:
+    ``TelemetrySettings(home=tmp_path)`` is enabled, sends to ``<home>/telemetry.jsonl`` and
+    reads nothing. Constructing settings never creates files or folders.
+
+    :param home: the folder for the instance id, the outbox and the default JSONL file.
+    :param enabled: whether events may be recorded at all.
+    :param disabled_by: why telemetry is off, naming the variable and its source; None when on.
+    :param posthog_api_key: the PostHog project key; when set, events go to PostHog.
+    :param posthog_host: the PostHog host to send to.
+    :param telemetry_file: a JSONL file to write events to when no PostHog key is set.
+    :param dotenv_file: the ``.env`` file that was read, if any.
+    """
+
+    home: Path
+    enabled: bool = True
+    disabled_by: str | None = None
+    posthog_api_key: str | None = None
+    posthog_host: str = DEFAULT_POSTHOG_HOST
+    telemetry_file: Path | None = None
+    dotenv_file: Path | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        dotenv_path: str | os.PathLike[str] | None = None,
+    ) -> TelemetrySettings:
+        """Resolve the settings from the environment and a ``.env`` file.
+
+        The ``.env`` is *dotenv_path* when given (a missing file counts as no ``.env``), else
+        the first ``.env`` file found from the current working directory upward. Its values
+        are taken literally (no ``${VAR}`` expansion) and never copied into ``os.environ``.
+
+        Telemetry is off when ``DISABLE_FLOWISE_TELEMETRY`` or ``DO_NOT_TRACK``, in the
+        environment *or* in the ``.env`` file, has any value but empty, ``0``, ``false``,
+        ``no`` or ``off`` (any case, surrounding whitespace ignored); a bare key in ``.env``
+        counts as set. Neither source can undo the other's opt-out. A ``.env`` that exists but
+        cannot be read or parsed turns telemetry off too, with one warning on the
+        ``flowkit.telemetry`` logger. For every other variable the environment wins over
+        ``.env``, and empty values count as unset.
+
+        :param environ: the environment to read; ``os.environ`` when None.
+        :param dotenv_path: an explicit ``.env`` file; None searches from the working directory.
+        :returns: the resolved settings. Guaranteed: never raises for any content, never
+            writes files or creates folders, never changes ``os.environ``.
+        """
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        dotenv = _read_dotenv(dotenv_path)
+        if dotenv.problem is not None:
+            _log.warning("%s: telemetry is disabled until it is fixed", dotenv.problem)
+
+        disabled_by: str | None = None
+        sources: tuple[tuple[Mapping[str, str | None], str], ...] = (
+            (env, "in environment"),
+            (dotenv.values, f"in {dotenv.path}"),
+        )
+        for values, where in sources:
+            for name in OPT_OUT_VARIABLES:
+                if disabled_by is None and name in values and _opts_out(values[name]):
+                    disabled_by = f"{_show(name, values[name])} {where}"
+        if disabled_by is None and dotenv.problem is not None:
+            disabled_by = dotenv.problem
+
+        def setting(name: str) -> str | None:
+            for values in (env, dotenv.values):
+                value = values.get(name)
+                if isinstance(value, str) and value.strip(_ASCII_SPACE):
+                    return value.strip(_ASCII_SPACE)
+            return None
+
+        home = setting("FLOWKIT_HOME")
+        telemetry_file = setting("FLOWKIT_TELEMETRY_FILE")
+        return cls(
+            home=_as_path(home or "~/.flowkit"),
+            enabled=disabled_by is None,
+            disabled_by=disabled_by,
+            posthog_api_key=setting("POSTHOG_PUBLIC_API_KEY"),
+            posthog_host=setting("POSTHOG_HOST") or DEFAULT_POSTHOG_HOST,
+            telemetry_file=_as_path(telemetry_file) if telemetry_file else None,
+            dotenv_file=dotenv.path,
+        )
+
+    @property
+    def destination(self) -> Destination:
+        """Where events go, first match wins: a PostHog key, else the telemetry file, else
+        ``<home>/telemetry.jsonl``. Stated even when telemetry is off.
+
+        :returns: the destination; computing it touches no file.
+        """
+        if self.posthog_api_key:
+            return Destination("posthog", self.posthog_host)
+        if self.telemetry_file is not None:
+            return Destination("jsonl", str(self.telemetry_file))
+        return Destination("jsonl", str(self.home / "telemetry.jsonl"))
+
+    def describe_destination(self) -> str:
+        """Say in one line where events go, or why they go nowhere.
+
+        :returns: e.g. ``"PostHog at https://us.i.posthog.com"``, ``"local file /x/t.jsonl"``
+            or ``"nowhere: telemetry is off (DO_NOT_TRACK=1 in environment)"``; never the key.
+        """
+        if not self.enabled:
+            return f"nowhere: telemetry is off ({self.disabled_by or 'disabled in code'})"
+        destination = self.destination
+        if destination.kind == "posthog":
+            return f"PostHog at {destination.target}"
+        return f"local file {destination.target}"
+
+    @property
+    def outbox_path(self) -> Path:
+        """The file holding events not yet delivered.
+
+        :returns: ``<home>/outbox.jsonl`` (not created here).
+        """
+        return self.home / "outbox.jsonl"
+
+    @property
+    def instance_file(self) -> Path:
+        """The file holding the anonymous instance id, as Flowise's ``settings.json``.
+
+        :returns: ``<home>/settings.json`` (not created here).
+        """
+        return self.home / "settings.json"
