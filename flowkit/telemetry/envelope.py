@@ -18,7 +18,7 @@ __all__ = ["TelemetryEvent", "encode_events", "format_timestamp"]
 
 Shape = Literal["wire", "posthog"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 # A per-process random placeholder: no user value can collide with it by accident.
 _PLACEHOLDER = "\x00" + secrets.token_hex(8) + "\x00"
 _PLACEHOLDER_JSON = _dumps(_PLACEHOLDER)
@@ -76,25 +76,28 @@ class TelemetryEvent:
 def encode_events(events: Iterable[TelemetryEvent], shape: Shape = "wire") -> list[str]:
     """Serialize each event to one compact JSON text, each ``flowGraph`` encoded once.
 
-    The result equals ``json.dumps(event.to_wire())`` (or ``to_posthog()``) per event, but a
-    ``flowGraph`` dict shared by several events of the batch is encoded only once.
+    Each text parses to ``event.to_wire()`` (or ``to_posthog()``), compact, non-ASCII kept;
+    a ``flowGraph`` dict shared by several events of the batch is encoded only once.
 
     :param events: the events, in order.
     :param shape: ``"wire"`` for the contract's envelope, ``"posthog"`` for PostHog's batch API.
     :returns: one JSON text per event, in the same order.
+    :raises ValueError: when a value is not JSON (NaN, infinity); TypeError for other types.
     """
     id_key = "distinctId" if shape == "wire" else "distinct_id"
-    graphs: dict[int, str] = {}
+    # Keyed by id() and holding the graph itself, so no id is reused while the batch runs.
+    graphs: dict[int, tuple[object, str]] = {}
     out: list[str] = []
     for ev in events:
         props = ev.properties
         graph = props.get("flowGraph")
         if graph is None:
-            props_json = _dumps(props)
+            props_json = _dumps(dict(props))
         else:
-            graph_json = graphs.get(id(graph))
-            if graph_json is None:
-                graph_json = graphs[id(graph)] = _dumps(graph)
+            cached = graphs.get(id(graph))
+            if cached is None:
+                cached = graphs[id(graph)] = (graph, _dumps(graph))
+            graph_json = cached[1]
             shallow = dict(props)
             shallow["flowGraph"] = _PLACEHOLDER
             props_json = _dumps(shallow).replace(_PLACEHOLDER_JSON, graph_json, 1)
