@@ -1,0 +1,185 @@
+"""The five signals flowkit's operations send, on one ``blinker.Namespace``.
+
+Each signal's sender is the entity the operation acted on (the :class:`~flowkit.Chatflow`,
+:class:`~flowkit.Tool` or :class:`~flowkit.Assistant`); everything else comes as keyword
+arguments. Receivers must accept ``**kwargs`` so that arguments added later never break
+them::
+
+    from flowkit import signals
+
+    @signals.prediction_sent.connect
+    def on_prediction(flow, *, question, result, **kwargs):
+        print(flow.name, question, result.text)
+
+``connect(receiver, sender=flow)`` limits a receiver to one flow, and blinker's
+``connected_to`` suits tests. blinker holds receivers weakly by default: pass
+``weak=False`` for a lambda or a function defined inside another.
+
+A signal fires only after its operation succeeded, once per operation. The workspace sends
+through :func:`send` (or :func:`send_async`), which runs every receiver even when one
+raises: a failing receiver is logged with its name and traceback on the ``flowkit.signals``
+logger and the operation still succeeds (a strict workspace re-raises instead).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from blinker import NamedSignal, Namespace, Signal
+
+from flowkit.errors import FlowkitError
+
+__all__ = [
+    "SIGNALS",
+    "assistant_created",
+    "chatflow_created",
+    "namespace",
+    "prediction_sent",
+    "send",
+    "send_async",
+    "tool_created",
+    "vector_upserted",
+]
+
+logger = logging.getLogger(__name__)
+
+namespace = Namespace()
+"""The namespace that holds flowkit's signals."""
+
+chatflow_created: NamedSignal = namespace.signal(
+    "chatflow_created",
+    doc="""Sent when a chatflow is saved for the first time (``Workspace.create_chatflow``).
+
+    :sender: the saved :class:`~flowkit.Chatflow`.
+    :param workspace: the :class:`~flowkit.Workspace` that saved it.
+    """,
+)
+tool_created: NamedSignal = namespace.signal(
+    "tool_created",
+    doc="""Sent when a tool is saved for the first time (``Workspace.create_tool``).
+
+    :sender: the saved :class:`~flowkit.Tool`.
+    :param workspace: the :class:`~flowkit.Workspace` that saved it.
+    """,
+)
+assistant_created: NamedSignal = namespace.signal(
+    "assistant_created",
+    doc="""Sent when an assistant is saved for the first time (``Workspace.create_assistant``).
+
+    :sender: the saved :class:`~flowkit.Assistant`.
+    :param workspace: the :class:`~flowkit.Workspace` that saved it.
+    """,
+)
+vector_upserted: NamedSignal = namespace.signal(
+    "vector_upserted",
+    doc="""Sent when documents were upserted through a chatflow's vector store
+    (``Workspace.upsert_vector`` / ``aupsert_vector``).
+
+    :sender: the :class:`~flowkit.Chatflow`.
+    :param workspace: the :class:`~flowkit.Workspace`.
+    :param stop_node_id: ``str``, the vector-store node the upsert stopped at.
+    :param chat_type: :class:`~flowkit.ChatType`, ``INTERNAL`` or ``EXTERNAL``.
+    :param result: the :class:`~flowkit.UpsertResult`.
+    """,
+)
+prediction_sent: NamedSignal = namespace.signal(
+    "prediction_sent",
+    doc="""Sent when a chatflow answered a question (``Workspace.predict`` / ``apredict``).
+
+    :sender: the :class:`~flowkit.Chatflow`.
+    :param workspace: the :class:`~flowkit.Workspace`.
+    :param chat_id: ``str``, the conversation id.
+    :param chat_type: :class:`~flowkit.ChatType`, ``INTERNAL`` or ``EXTERNAL``.
+    :param question: ``str``, the question asked.
+    :param result: the :class:`~flowkit.Prediction` (answer text, source documents).
+    """,
+)
+
+SIGNALS: tuple[NamedSignal, ...] = (
+    chatflow_created,
+    tool_created,
+    assistant_created,
+    vector_upserted,
+    prediction_sent,
+)
+"""The five signals, in the contract's order."""
+
+
+def _describe(receiver: object) -> str:
+    module = getattr(receiver, "__module__", None) or "?"
+    name = getattr(receiver, "__qualname__", None) or type(receiver).__qualname__
+    return f"{module}.{name}"
+
+
+def _is_async(receiver: object) -> bool:
+    return inspect.iscoroutinefunction(receiver) or inspect.iscoroutinefunction(
+        getattr(receiver, "__call__", None)  # noqa: B004 - an async __call__ counts
+    )
+
+
+def _name(signal: Signal) -> str:
+    return str(getattr(signal, "name", None) or repr(signal))
+
+
+def _failed(signal: Signal, receiver: object, exc: BaseException, strict: bool) -> None:
+    if strict:
+        raise exc
+    logger.error(
+        "receiver %s of signal %r raised; the operation went on",
+        _describe(receiver),
+        _name(signal),
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+
+
+def _async_in_sync(signal: Signal, receiver: object) -> FlowkitError:
+    return FlowkitError(
+        f"receiver {_describe(receiver)} of signal {_name(signal)!r} is async and the operation "
+        "is sync: use the async method (apredict / aupsert_vector) to have it awaited"
+    )
+
+
+def send(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) -> None:
+    """Run every receiver of ``signal`` for ``sender``, isolating the ones that fail.
+
+    An async receiver cannot run here; it is treated as a failing receiver whose log (or,
+    when strict, whose :class:`FlowkitError`) says to use the async method.
+
+    :param signal: one of :data:`SIGNALS` (any blinker signal works).
+    :param sender: the entity the operation acted on.
+    :param strict: re-raise a receiver's exception instead of logging it (for tests).
+    :param kwargs: the signal's keyword arguments.
+    :raises Exception: only when ``strict``: the first receiver's exception.
+    """
+    if not signal.receivers:
+        return
+    for receiver in signal.receivers_for(sender):
+        if _is_async(receiver):
+            _failed(signal, receiver, _async_in_sync(signal, receiver), strict)
+            continue
+        try:
+            result = receiver(sender, **kwargs)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise _async_in_sync(signal, receiver)
+        except Exception as exc:
+            _failed(signal, receiver, exc, strict)
+
+
+async def send_async(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) -> None:
+    """Like :func:`send`, awaiting async receivers; sync receivers run too.
+
+    :raises Exception: only when ``strict``: the first receiver's exception.
+    """
+    if not signal.receivers:
+        return
+    for receiver in signal.receivers_for(sender):
+        try:
+            result = receiver(sender, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            _failed(signal, receiver, exc, strict)

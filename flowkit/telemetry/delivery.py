@@ -1,0 +1,403 @@
+"""Background delivery: a bounded queue, one consumer thread, batches, retries, an outbox.
+
+The caller's thread only appends a small record to a deque (no lock, no syscall, no uuid);
+the consumer thread turns records into events, delivers them in batches through a sink,
+retries what can be retried with exponential backoff and jitter (honouring ``Retry-After``),
+and, when the process ends before everything is delivered, appends what is left to an
+outbox file that the next process sends first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flowkit.errors import DeliveryError
+from flowkit.telemetry.envelope import TelemetryEvent, encode_events
+from flowkit.telemetry.sinks import Sink
+
+__all__ = ["Delivery", "Record", "TelemetryStats"]
+
+logger = logging.getLogger("flowkit.telemetry")
+
+Record = tuple[str, dict[str, Any], "dict[str, Any] | None", float]
+"""What the caller enqueues: event name, payload fields, shared flow graph, time.time()."""
+
+Builder = Callable[[Sequence[Record]], list[TelemetryEvent]]
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryStats:
+    """Counters of a telemetry client, read at one moment.
+
+    :param enqueued: events accepted into the queue.
+    :param delivered: events a sink accepted.
+    :param dropped: events refused because the queue was full.
+    :param failed: events given up on (a sink refused them for good, or they were invalid).
+    :param queued: events accepted and not yet delivered or given up on.
+    """
+
+    enqueued: int = 0
+    delivered: int = 0
+    dropped: int = 0
+    failed: int = 0
+    queued: int = 0
+
+
+class Delivery:
+    """The queue and consumer thread behind :class:`~flowkit.telemetry.Telemetry`.
+
+    :param sink_factory: makes the sink, on the consumer thread, when delivery starts.
+    :param build: turns records into events (on the consumer thread).
+    :param outbox: the file undelivered events are appended to at exit (None: none).
+    :param max_queue_size: records the queue holds; more are dropped and counted.
+    :param batch_size: events per batch at most.
+    :param flush_interval: seconds a partial batch waits for more events.
+    :param max_backoff: the longest wait between two tries of a batch, in seconds.
+    :param exit_timeout: seconds the exit flush waits before writing the outbox.
+    :param synchronous: deliver on the caller's thread, once, with no thread (for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        sink_factory: Callable[[], Sink],
+        build: Builder,
+        outbox: Path | None,
+        max_queue_size: int = 250_000,
+        batch_size: int = 500,
+        flush_interval: float = 0.5,
+        max_backoff: float = 30.0,
+        exit_timeout: float = 5.0,
+        synchronous: bool = False,
+    ) -> None:
+        self._sink_factory = sink_factory
+        self._build = build
+        self._outbox = outbox
+        self.max_queue_size = max_queue_size
+        self.batch_size = max(1, batch_size)
+        self.flush_interval = flush_interval
+        self.max_backoff = max_backoff
+        self.exit_timeout = exit_timeout
+        self.synchronous = synchronous
+        self._queue: deque[Record] = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Condition()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._sink: Sink | None = None
+        self._taken = self._delivered = self._failed = self._dropped = 0
+        self._inflight: list[TelemetryEvent] = []
+        self._inflight_records: Sequence[Record] = ()
+        self._warned_full = False
+
+    # ---- the caller's side ----------------------------------------------------------------
+
+    def put(self, record: Record) -> None:
+        """Enqueue one record; never blocks, never raises for a full queue (drops, counts)."""
+        queue = self._queue
+        if len(queue) >= self.max_queue_size or self._stop.is_set():
+            self._drop()
+            return
+        queue.append(record)
+        if self._thread is None:
+            if self.synchronous:
+                self._deliver_now()
+                return
+            self._start()
+        if len(queue) >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
+
+    def _drop(self) -> None:
+        with self._lock:
+            self._dropped += 1
+            warn = not self._warned_full
+            self._warned_full = True
+        if warn:
+            logger.warning(
+                "telemetry queue full (%d events): dropping new events until it drains",
+                self.max_queue_size,
+            )
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._stop.is_set():
+                return
+            thread = threading.Thread(target=self._run, name="flowkit-telemetry", daemon=True)
+            self._thread = thread
+            _register_exit_flush(self)
+            thread.start()
+
+    def _deliver_now(self) -> None:
+        with self._lock:
+            records = self._pop(len(self._queue))
+            events = self._events(records)
+            if events:
+                self._send_once(events)
+
+    @property
+    def stats(self) -> TelemetryStats:
+        """The counters now."""
+        queued = len(self._queue)
+        inflight = len(self._inflight) or len(self._inflight_records)
+        return TelemetryStats(
+            enqueued=self._taken + queued,
+            delivered=self._delivered,
+            dropped=self._dropped,
+            failed=self._failed,
+            queued=queued + inflight,
+        )
+
+    @property
+    def started(self) -> bool:
+        """Whether the consumer thread was started."""
+        return self._thread is not None
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything enqueued so far was delivered or given up on.
+
+        :param timeout: seconds to wait at most (None: as long as it takes).
+        :returns: True when all of it was delivered; False on timeout or when some failed.
+        """
+        target = self._taken + len(self._queue)
+        failed_before = self._failed
+        if self._thread is None:
+            return not self._queue and self._failed == failed_before
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            while self._delivered + self._failed < target:
+                if not self._thread.is_alive():
+                    return False
+                self._wake.set()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._idle.wait(0.05 if remaining is None else min(0.05, remaining))
+        return self._failed == failed_before
+
+    def shutdown(self, timeout: float | None = 5.0) -> None:
+        """Flush for up to ``timeout`` seconds, stop the thread, close the sink, and append
+        whatever is still undelivered to the outbox. Later events are dropped."""
+        if self._thread is not None:
+            self.flush(timeout)
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(1.0)
+        self._save_outbox()
+        _live.discard(self)
+        sink = self._sink
+        if sink is not None:
+            try:
+                sink.close()
+            except Exception:
+                logger.exception("closing the telemetry sink failed")
+
+    # ---- the consumer thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._sink = self._sink_factory()
+            self._send_outbox()
+            while not self._stop.is_set():
+                records = self._take()
+                if records:
+                    events = self._events(records)
+                    if events:
+                        self._send(events)
+                with self._idle:
+                    self._idle.notify_all()
+        except Exception:
+            logger.exception("telemetry delivery stopped")
+
+    def _take(self) -> Sequence[Record]:
+        queue = self._queue
+        while not self._stop.is_set():
+            n = len(queue)
+            if n >= self.batch_size or (
+                n and time.time() - queue[0][3] >= self.flush_interval
+            ):
+                return self._pop(self.batch_size)
+            if n and self._wake.is_set():
+                return self._pop(self.batch_size)
+            self._wake.clear()
+            with self._idle:
+                self._idle.notify_all()
+            self._wake.wait(self.flush_interval)
+        return ()
+
+    def _pop(self, limit: int) -> list[Record]:
+        queue = self._queue
+        records = []
+        popleft = queue.popleft
+        for _ in range(min(limit, len(queue))):
+            self._taken += 1  # counted before it leaves the queue: flush never undercounts
+            records.append(popleft())
+        self._inflight_records = records
+        return records
+
+    def _events(self, records: Sequence[Record]) -> list[TelemetryEvent]:
+        try:
+            events = self._build(records)
+        except Exception:
+            logger.exception("could not build %d telemetry events; they are dropped", len(records))
+            self._failed += len(records)
+            events = []
+        self._inflight = events
+        self._inflight_records = ()
+        return events
+
+    def _send_once(self, events: list[TelemetryEvent]) -> None:
+        if self._sink is None:
+            self._sink = self._sink_factory()
+        try:
+            self._sink.send(events)
+            self._delivered += len(events)
+        except Exception as exc:
+            self._failed += len(events)
+            logger.warning("telemetry batch of %d events not delivered: %s", len(events), exc)
+        self._inflight = []
+
+    def _send(self, events: list[TelemetryEvent]) -> None:
+        """Deliver one batch, retrying until it goes, fails for good, or shutdown."""
+        sink = self._sink
+        assert sink is not None
+        attempt = 0
+        while True:
+            try:
+                sink.send(events)
+            except DeliveryError as exc:
+                if not exc.retryable:
+                    self._give_up(events, exc)
+                    return
+                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+                logger.info("telemetry delivery failed (%s); retrying in %.2fs", exc, delay)
+            except Exception as exc:
+                self._give_up(events, exc)
+                return
+            else:
+                self._delivered += len(events)
+                self._inflight = []
+                return
+            attempt += 1
+            if self._stop.wait(min(delay, self.max_backoff)):
+                return  # shutdown: the batch stays in flight and goes to the outbox
+
+    def _give_up(self, events: list[TelemetryEvent], exc: BaseException) -> None:
+        self._failed += len(events)
+        self._inflight = []
+        logger.warning("telemetry batch of %d events refused for good: %s", len(events), exc)
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.max_backoff, 0.1 * 2.0 ** min(attempt, 30))
+        return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+    # ---- the outbox -----------------------------------------------------------------------
+
+    def _save_outbox(self) -> None:
+        """Append what is in flight and still queued to the outbox (at shutdown/exit)."""
+        if self._outbox is None:
+            return
+        try:
+            events = list(self._inflight)
+            records = [*self._inflight_records, *self._pop(len(self._queue))]
+            if records:
+                events.extend(self._build(records))
+            self._inflight = []
+            if not events:
+                return
+            self._outbox.parent.mkdir(parents=True, exist_ok=True)
+            lines = "".join(line + "\n" for line in encode_events(events, "wire"))
+            with open(self._outbox, "a", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(lines)
+            logger.warning(
+                "%d telemetry events not delivered; kept in %s for the next run",
+                len(events),
+                self._outbox,
+            )
+        except Exception:
+            logger.exception("could not write the telemetry outbox")
+
+    def _send_outbox(self) -> None:
+        """Send what an earlier process left in the outbox, before anything new."""
+        outbox = self._outbox
+        if outbox is None:
+            return
+        claimed = outbox.with_name(f"{outbox.name}.{os.getpid()}.sending")
+        try:
+            os.replace(outbox, claimed)
+        except OSError:
+            return  # no outbox (the common case), or another process took it
+        try:
+            events = _read_outbox(claimed)
+            for start in range(0, len(events), self.batch_size):
+                batch = events[start : start + self.batch_size]
+                self._inflight = batch
+                self._send(batch)
+                if self._stop.is_set():
+                    self._inflight = events[start:]
+                    break
+            claimed.unlink()
+        except Exception:
+            logger.exception("could not send the telemetry outbox %s", claimed)
+
+
+def _read_outbox(path: Path) -> list[TelemetryEvent]:
+    events: list[TelemetryEvent] = []
+    skipped = 0
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                obj = json.loads(line)
+                events.append(
+                    TelemetryEvent(
+                        event=str(obj["event"]),
+                        distinct_id=str(obj["distinctId"]),
+                        properties=dict(obj["properties"]),
+                        timestamp=datetime.fromisoformat(obj["timestamp"]),
+                        uuid=str(obj["uuid"]),
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                skipped += 1
+    if skipped:
+        logger.warning("skipped %d unreadable lines of the telemetry outbox %s", skipped, path)
+    return events
+
+
+# Clients whose thread runs; flushed at interpreter exit (held weakly: no leak). The exit
+# hook is registered with the first thread, never at import.
+_live: weakref.WeakSet[Delivery] = weakref.WeakSet()
+_exit_lock = threading.Lock()
+_exit_registered = False
+
+
+def _register_exit_flush(delivery: Delivery) -> None:
+    global _exit_registered
+    with _exit_lock:
+        _live.add(delivery)
+        if not _exit_registered:
+            atexit.register(_flush_all_at_exit)
+            _exit_registered = True
+
+
+def _flush_all_at_exit() -> None:
+    for delivery in list(_live):
+        try:
+            delivery.shutdown(delivery.exit_timeout)
+        except Exception:
+            logger.exception("telemetry exit flush failed")
