@@ -1,0 +1,310 @@
+"""Run a flow: every node that feeds a target, in order, each through its component.
+
+:func:`run` and :func:`arun` take the same arguments. Both look every node up in the
+registry *before* running any, so a missing component (or, for :func:`run`, an async one)
+fails the whole run with nothing executed. The work is one pass over the run order, reading
+each node's incoming edges once: linear in the size of the subgraph that runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from flowkit.errors import ComponentError, FlowkitError
+from flowkit.model import Chatflow, Node
+from flowkit.model.chatflow import EDGE_KEY, POSITION_KEY
+from flowkit.model.parts import Edge
+from flowkit.runtime.registry import Component, ComponentRegistry
+
+__all__ = ["Mode", "RunContext", "arun", "run"]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["upsert", "predict"]
+"""What a run is for: storing documents (``"upsert"``) or answering a question."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Everything a component may want to know besides its inputs.
+
+    :param node: the node being run.
+    :param flow: the flow it belongs to.
+    :param mode: ``"upsert"`` or ``"predict"``.
+    :param question: the question being answered (predict), else None.
+    :param chat_id: the conversation id, if any.
+    :param overrides: the run's overrides (Flowise ``overrideConfig``), already applied to
+        the inputs; here for components that want to see them.
+    :param state: the per-flow state shared by every run of the same flow (vector data, ...).
+        A component keeps its data under its node id:
+        ``context.state.setdefault(context.node.id, ...)``. Runs may happen on several
+        threads at once: guard what you keep there.
+    :param stop_node_id: the vector store an upsert stops at, if any.
+    :param workspace: the workspace running the flow, if any.
+    """
+
+    node: Node
+    flow: Chatflow
+    mode: Mode
+    question: str | None
+    chat_id: str | None
+    overrides: Mapping[str, Any]
+    state: dict[str, Any]
+    stop_node_id: str | None
+    workspace: object | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    node: Node
+    component: Component
+    feeds: list[tuple[str, str]]  # (input name, source id) per incoming edge, in edge order
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    steps: list[_Step]
+    global_overrides: dict[str, Any]
+    node_overrides: dict[str, Mapping[str, Any]]
+
+
+def _plan(
+    flow: Chatflow,
+    target_node_id: str,
+    mode: str,
+    registry: ComponentRegistry,
+    overrides: Mapping[str, Any],
+    *,
+    sync: bool,
+) -> _Plan:
+    """Look up every node's component and incoming edges; raise before anything runs."""
+    if mode not in ("upsert", "predict"):
+        raise FlowkitError(f"mode must be 'upsert' or 'predict', got {mode!r}")
+    if flow.node(target_node_id).is_sticky_note:
+        raise FlowkitError(f"node {target_node_id!r} is a sticky note: there is nothing to run")
+    nodes = [flow.node(i) for i in flow.run_order(target_node_id)]
+    nodes = [n for n in nodes if not n.is_sticky_note]
+    found: list[tuple[Node, Component]] = []
+    missing: list[Node] = []
+    for node in nodes:
+        entry = registry.get(node.name)
+        if entry is None:
+            missing.append(node)
+        else:
+            found.append((node, entry))
+    if missing:
+        raise _missing_error(missing)
+    members = {n.id for n in nodes}
+    graph = flow.graph
+    steps: list[_Step] = []
+    for node, entry in found:
+        if sync and entry.is_async:
+            raise ComponentError(
+                f"node {node.id!r} uses async component {node.name!r}: run the flow with the "
+                "async operation (apredict / aupsert_vector, or flowkit.runtime.arun)",
+                node_id=node.id,
+            )
+        incoming: list[tuple[int, Edge]] = [
+            (attrs[POSITION_KEY], attrs[EDGE_KEY])
+            for source, _, attrs in graph.in_edges(node.id, data=True)
+            if source in members
+        ]
+        incoming.sort(key=lambda item: item[0])
+        feeds = [
+            (edge.target_input or flow.node(edge.source).name, edge.source) for _, edge in incoming
+        ]
+        steps.append(_Step(node=node, component=entry, feeds=feeds))
+    global_overrides: dict[str, Any] = {}
+    node_overrides: dict[str, Mapping[str, Any]] = {}
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and any(
+            isinstance(k, str) and flow.has_node(k) for k in value
+        ):
+            node_overrides[key] = value
+        else:
+            global_overrides[key] = value
+    return _Plan(steps, global_overrides, node_overrides)
+
+
+def _missing_error(missing: list[Node]) -> ComponentError:
+    first = missing[0]
+    category = f", category={json.dumps(first.category)}" if first.category else ""
+    decorator = f"@component({json.dumps(first.name)}{category})"
+    message = (
+        f"no component registered for node {first.id!r} (component {first.name!r}): "
+        f"register one with {decorator} on a function (inputs, context) -> output"
+    )
+    if len(missing) > 1:
+        others = ", ".join(f"{n.id!r} ({n.name})" for n in missing[1:])
+        message += f"; also missing: {others}"
+    return ComponentError(message, node_id=first.id)
+
+
+def _inputs(step: _Step, plan: _Plan, outputs: dict[str, Any]) -> dict[str, Any]:
+    node = step.node
+    inputs = dict(node.inputs)
+    for key, value in plan.global_overrides.items():
+        if key in node.inputs:
+            inputs[key] = value
+    for key, per_node in plan.node_overrides.items():
+        if node.id in per_node:
+            inputs[key] = per_node[node.id]
+    fed: dict[str, list[Any]] = {}
+    for name, source in step.feeds:
+        fed.setdefault(name, []).append(outputs[source])
+    for name, values in fed.items():
+        inputs[name] = values[0] if len(values) == 1 else values
+    return inputs
+
+
+def _failure(node: Node, exc: Exception) -> ComponentError:
+    return ComponentError(
+        f"node {node.id!r} ({node.name}) failed: {type(exc).__name__}: {exc}", node_id=node.id
+    )
+
+
+def run(
+    flow: Chatflow,
+    target_node_id: str,
+    *,
+    mode: Mode,
+    registry: ComponentRegistry,
+    question: str | None = None,
+    chat_id: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+    stop_node_id: str | None = None,
+    workspace: object | None = None,
+) -> Any:
+    """Run ``target_node_id`` and everything that feeds it; return the target's output.
+
+    Nodes run one at a time in :meth:`Chatflow.run_order` order (sticky notes skipped).
+    Each component gets a new dict: a shallow copy of the node's static ``inputs``; then
+    ``overrides`` (Flowise ``overrideConfig``): for each key, a mapping keyed by node ids of
+    this flow sets that input on the nodes it names only, any other value sets it on every
+    node whose static inputs have that key; then each upstream output under the input its
+    edge targets (:attr:`Edge.target_input`, else the source's component name), a list of
+    outputs in edge order where several edges feed one input.
+
+    :param flow: the flow.
+    :param target_node_id: the node whose output is wanted (an ending node, a vector store).
+    :param mode: ``"upsert"`` or ``"predict"``, passed to every component.
+    :param registry: where components are looked up by node ``name``.
+    :param question: the question (predict).
+    :param chat_id: the conversation id.
+    :param overrides: Flowise ``overrideConfig``-style input overrides.
+    :param state: the flow's shared state (a new empty dict when None).
+    :param stop_node_id: the vector store an upsert stops at, passed through.
+    :param workspace: the calling workspace, passed through.
+    :returns: the target node's output.
+    :raises ComponentError: before anything runs, when a node has no registered component
+        (the message shows how to register one) or an ``async`` one (use :func:`arun`);
+        while running, when a component raises (the message names the node, the exception
+        is chained as ``__cause__``; a :class:`ComponentError` passes through unchanged).
+    :raises FlowkitError: when the flow has no node ``target_node_id`` or ``mode`` is unknown.
+    """
+    overrides = overrides if overrides is not None else {}
+    plan = _plan(flow, target_node_id, mode, registry, overrides, sync=True)
+    base = RunContext(
+        node=plan.steps[-1].node,
+        flow=flow,
+        mode=mode,
+        question=question,
+        chat_id=chat_id,
+        overrides=overrides,
+        state=state if state is not None else {},
+        stop_node_id=stop_node_id,
+        workspace=workspace,
+    )
+    outputs: dict[str, Any] = {}
+    for step in plan.steps:
+        node = step.node
+        context = replace(base, node=node)
+        logger.debug("running node %s (%s), mode %s", node.id, node.name, mode)
+        try:
+            output = step.component.func(_inputs(step, plan, outputs), context)
+        except ComponentError:
+            raise
+        except Exception as exc:
+            raise _failure(node, exc) from exc
+        if inspect.iscoroutine(output):
+            output.close()
+            raise ComponentError(
+                f"node {node.id!r} ({node.name}) returned a coroutine: run the flow with the "
+                "async operation (apredict / aupsert_vector, or flowkit.runtime.arun)",
+                node_id=node.id,
+            )
+        outputs[node.id] = output
+    return outputs[target_node_id]
+
+
+async def arun(
+    flow: Chatflow,
+    target_node_id: str,
+    *,
+    mode: Mode,
+    registry: ComponentRegistry,
+    question: str | None = None,
+    chat_id: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+    stop_node_id: str | None = None,
+    workspace: object | None = None,
+) -> Any:
+    """Like :func:`run`, awaiting ``async`` components; sync ones are called directly.
+
+    Whatever a component returns that is awaitable is awaited, and its result is the
+    node's output.
+
+    Sync components run on the event loop's thread, so a slow one blocks the loop; make it
+    ``async def`` (or hand its work to a thread) if that matters.
+
+    :param flow: the flow.
+    :param target_node_id: the node whose output is wanted.
+    :param mode: ``"upsert"`` or ``"predict"``.
+    :param registry: where components are looked up by node ``name``.
+    :param question: the question (predict).
+    :param chat_id: the conversation id.
+    :param overrides: Flowise ``overrideConfig``-style input overrides.
+    :param state: the flow's shared state (a new empty dict when None).
+    :param stop_node_id: the vector store an upsert stops at, passed through.
+    :param workspace: the calling workspace, passed through.
+    :returns: the target node's output.
+    :raises ComponentError: before anything runs, when a node has no registered component;
+        while running, when a component raises (chained; a :class:`ComponentError` passes
+        through unchanged).
+    :raises FlowkitError: when the flow has no node ``target_node_id`` or ``mode`` is unknown.
+    """
+    overrides = overrides if overrides is not None else {}
+    plan = _plan(flow, target_node_id, mode, registry, overrides, sync=False)
+    base = RunContext(
+        node=plan.steps[-1].node,
+        flow=flow,
+        mode=mode,
+        question=question,
+        chat_id=chat_id,
+        overrides=overrides,
+        state=state if state is not None else {},
+        stop_node_id=stop_node_id,
+        workspace=workspace,
+    )
+    outputs: dict[str, Any] = {}
+    for step in plan.steps:
+        node = step.node
+        context = replace(base, node=node)
+        logger.debug("running node %s (%s), mode %s", node.id, node.name, mode)
+        try:
+            output = step.component.func(_inputs(step, plan, outputs), context)
+            if inspect.isawaitable(output):
+                output = await output
+        except ComponentError:
+            raise
+        except Exception as exc:
+            raise _failure(node, exc) from exc
+        outputs[node.id] = output
+    return outputs[target_node_id]
