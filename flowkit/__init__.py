@@ -1,10 +1,30 @@
-"""flowkit: Flowise-style flow graphs, signals and Flowise-exact anonymized telemetry."""
+"""flowkit: Flowise-style flow graphs, signals and Flowise-exact anonymized telemetry.
+
+Build a :class:`Chatflow` in code or load a Flowise export, save it in a :class:`Workspace`,
+upsert documents and ask questions; every operation sends a blinker signal
+(:mod:`flowkit.signals`) and :mod:`flowkit.telemetry` turns those into Flowise's
+anonymized telemetry events. Importing flowkit reads no ``.env``, writes no file and
+starts no thread.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from flowkit import signals
 from flowkit.errors import ComponentError, DeliveryError, FlowkitError, FlowValidationError
+from flowkit.model import (
+    Assistant,
+    AssistantType,
+    Chatflow,
+    ChatType,
+    Edge,
+    FlowType,
+    Node,
+    Tool,
+)
+from flowkit.runtime import Document, Prediction, RunContext, UpsertResult, component
+from flowkit.workspace import Workspace
 
 try:
     __version__ = version("flowkit")
@@ -12,9 +32,24 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare source tr
     __version__ = "0+unknown"
 
 __all__ = [
+    "Assistant",
+    "AssistantType",
+    "ChatType",
+    "Chatflow",
     "ComponentError",
     "DeliveryError",
+    "Document",
+    "Edge",
+    "FlowType",
     "FlowValidationError",
     "FlowkitError",
+    "Node",
+    "Prediction",
+    "RunContext",
+    "Tool",
+    "UpsertResult",
+    "Workspace",
     "__version__",
+    "component",
+    "signals",
 ]
