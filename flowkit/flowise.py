@@ -80,16 +80,28 @@ def read_json(source: Source, what: str = "input") -> Any:
     """
     if isinstance(source, Mapping):
         return clone(dict(source))
-    text: str | bytes
-    if isinstance(source, bytes) or (isinstance(source, str) and source.lstrip()[:1] in ("{", "[")):
-        text = source
-    else:
-        path = Path(source)
-        what = f"file '{path}'"
-        try:
-            text = path.read_bytes()
-        except OSError as exc:
-            raise FlowValidationError(f"cannot read {what}: {exc.strerror or exc}") from None
+    if isinstance(source, bytes) or (isinstance(source, str) and not _names_a_file(source)):
+        return _parse_json(source, what)
+    path = Path(source)
+    try:
+        text = path.read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise FlowValidationError(f"cannot read file '{path}': {reason}") from None
+    return _parse_json(text, f"file '{path}'")
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether ``read_json`` takes the string ``text`` for a path (else for JSON text)."""
+    return text.lstrip()[:1] not in ("{", "[")
+
+
+def _parse_json(text: str | bytes, what: str = "input") -> Any:
+    """Return the parsed JSON text ``text`` (never read as a path).
+
+    :param what: how to name the text in a message, e.g. ``"flowData"``.
+    :raises FlowValidationError: when it is not JSON or is nested too deeply.
+    """
     try:
         return json.loads(text)
     except RecursionError:
@@ -153,10 +165,13 @@ def _chatflow_from_flowise(
     if not isinstance(obj, dict):
         raise FlowValidationError(f"a Flowise flow must be a JSON object, got {_kind(obj)}")
     fields: dict[str, Any] = {}
+    if isinstance(source, Path) or (isinstance(source, str) and _names_a_file(source)):
+        fields["name"] = Path(source).stem  # a record's own name, read next, wins
     flow_data: Any = obj
     if "flowData" in obj:  # an API record
         raw = obj["flowData"]
-        flow_data = read_json(raw, "flowData") if isinstance(raw, str | bytes) else raw
+        # Always JSON text: a record's string is never taken for a path to read.
+        flow_data = _parse_json(raw, "flowData") if isinstance(raw, str | bytes) else raw
         if not isinstance(flow_data, dict):
             raise FlowValidationError(f"flowData must be a JSON object, got {_kind(flow_data)}")
         for key, field in (("id", "id"), ("name", "name"), ("type", "type")):
@@ -165,8 +180,6 @@ def _chatflow_from_flowise(
         for key, field in (("createdDate", "created_at"), ("updatedDate", "updated_at")):
             if obj.get(key):
                 fields[field] = obj[key]
-    elif isinstance(source, str | Path) and not str(source).lstrip().startswith("{"):
-        fields["name"] = Path(source).stem
     is_template = "flowData" not in obj and bool(_TEMPLATE_KEYS & obj.keys())
     problems: list[str] = []
     nodes_raw, edges_raw = flow_data.get("nodes"), flow_data.get("edges")
@@ -375,6 +388,8 @@ def tool_from_flowise(source: Source) -> Tool:
             extra[key] = value
     if not isinstance(fields.get("name"), str) or not fields["name"]:
         raise FlowValidationError("tool has no name (a non-empty string)")
+    if "schema_" in fields:  # validated under its alias, the name Flowise and users write
+        fields["schema"] = fields.pop("schema_")
     fields["extra"] = extra
     tool = build(Tool, fields, f"tool {fields['name']!r}")
     tool.__pydantic_fields_set__.discard("extra")

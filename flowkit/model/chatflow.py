@@ -80,7 +80,8 @@ class Chatflow(BaseModel):
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
         if name in type(self).model_fields:
-            self._touch()
+            # An explicit ``updated_at`` is kept, not replaced by the current time.
+            self._touch(stamp=name != "updated_at")
 
     # ---- structure -------------------------------------------------------------------
 
@@ -311,8 +312,11 @@ class Chatflow(BaseModel):
         self._graph.remove_node(node_id)
         match = _NUMBERED.match(node_id)
         if match:
+            # ``_next_free[name]`` promises that every lower number is taken; a name never
+            # numbered by add_node (explicit ids, a loaded flow) promises nothing, so scan
+            # from 0.
             name, n = match["name"], int(match["n"])
-            self._next_free[name] = min(self._next_free.get(name, n), n)
+            self._next_free[name] = min(self._next_free.get(name, 0), n)
         self._touch()
 
     def remove_edge(self, edge_id: str) -> None:
@@ -329,11 +333,12 @@ class Chatflow(BaseModel):
 
     # ---- internals -----------------------------------------------------------------------
 
-    def _touch(self) -> None:
+    def _touch(self, *, stamp: bool = True) -> None:
         # pydantic sets fields before private attributes exist during construction.
         if self.__pydantic_private__ is not None:
             self._revision += 1
-            super().__setattr__("updated_at", utc_now())
+            if stamp:
+                super().__setattr__("updated_at", utc_now())
 
     def _free_id(self, name: str) -> str:
         n = self._next_free.get(name, 0)

@@ -30,7 +30,9 @@ class Tool(BaseModel):
     :param extra: every other key of the export, verbatim.
     """
 
-    model_config = ConfigDict(validate_assignment=True, extra="forbid", populate_by_name=True)
+    # No ``populate_by_name``: with it, pydantic's mypy plugin types ``__init__`` with
+    # ``schema_`` and rejects the documented ``Tool(schema=...)``.
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
     id: str = Field(default_factory=new_id, min_length=1, frozen=True)
     name: str = Field(min_length=1)

@@ -1,0 +1,91 @@
+"""The package's face: version, public names, error hierarchy, and a quiet import."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flowkit
+
+TELEMETRY_VARIABLES = (
+    "DISABLE_FLOWISE_TELEMETRY",
+    "DO_NOT_TRACK",
+    "POSTHOG_PUBLIC_API_KEY",
+    "POSTHOG_HOST",
+    "FLOWKIT_TELEMETRY_FILE",
+)
+PUBLIC_NAMES = [
+    "Chatflow",
+    "Node",
+    "Edge",
+    "Tool",
+    "Assistant",
+    "FlowType",
+    "AssistantType",
+    "ChatType",
+    "FlowkitError",
+    "FlowValidationError",
+]
+
+
+def test_version_is_the_installed_distribution_version() -> None:
+    expected = importlib.metadata.version("flowkit")
+
+    assert flowkit.__version__ == expected
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_public_name_is_importable_from_flowkit(name: str) -> None:
+    namespace: dict[str, object] = {}
+
+    exec(f"from flowkit import {name}", namespace)
+
+    assert namespace[name] is getattr(flowkit, name)
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_public_name_is_listed_in_all(name: str) -> None:
+    assert name in flowkit.__all__
+
+
+def test_flow_validation_error_is_a_flowkit_error_and_a_value_error() -> None:
+    error = flowkit.FlowValidationError("node 'x_0' is broken")
+
+    assert isinstance(error, flowkit.FlowkitError)
+    assert isinstance(error, ValueError)
+
+
+def test_flow_validation_error_keeps_every_problem() -> None:
+    error = flowkit.FlowValidationError(["first problem", "second problem"])
+
+    assert error.problems == ("first problem", "second problem")
+    assert "first problem" in str(error)
+    assert "second problem" in str(error)
+
+
+def test_import_starts_no_thread_and_writes_no_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cwd = tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+    env.update(FLOWKIT_HOME=str(home), HOME=str(home), PYTHONDONTWRITEBYTECODE="1")
+    code = (
+        "import threading\n"
+        "import flowkit, flowkit.model, flowkit.graph, flowkit.flowise\n"
+        "print(threading.active_count())\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+    assert list(home.iterdir()) == []
+    assert list(cwd.iterdir()) == []
