@@ -83,6 +83,15 @@ class Chatflow(BaseModel):
             # An explicit ``updated_at`` is kept, not replaced by the current time.
             self._touch(stamp=name != "updated_at")
 
+    def __copy__(self) -> Chatflow:
+        """A copy with its own graph (the same Node and Edge objects): changing the copy's
+        structure never changes the original. ``model_copy()`` uses it."""
+        copied = super().__copy__()
+        copied._graph = self._graph.copy()
+        copied._next_free = dict(self._next_free)
+        copied._edges_view = None
+        return copied
+
     # ---- structure -------------------------------------------------------------------
 
     @property

@@ -472,3 +472,15 @@ def test_insert_node_with_a_taken_id_raises() -> None:
 
     with pytest.raises(FlowValidationError, match="llmChain_0"):
         flow.insert_node(Node(id="llmChain_0"))
+
+
+def test_model_copy_has_its_own_structure() -> None:
+    flow = Chatflow()
+    first = flow.add_node("llmChain")
+
+    copied = flow.model_copy()
+    copied.add_node("chatOpenAI")
+    copied.remove_node(first.id)
+
+    assert [n.id for n in flow.nodes] == ["llmChain_0"]
+    assert [n.id for n in copied.nodes] == ["chatOpenAI_0"]
