@@ -123,9 +123,17 @@ def _name(signal: Signal) -> str:
     return str(getattr(signal, "name", None) or repr(signal))
 
 
+def _silent(signal: Signal) -> bool:
+    # blinker's ``Signal.send`` honours ``muted()``; these helpers bypass it, so check here.
+    return bool(getattr(signal, "is_muted", False)) or not signal.receivers
+
+
 def _failed(signal: Signal, receiver: object, exc: BaseException, strict: bool) -> None:
     if strict:
         raise exc
+    if isinstance(exc, _AsyncReceiverError):
+        logger.error("%s; it was not awaited, and the operation went on", exc)
+        return
     logger.error(
         "receiver %s of signal %r raised; the operation went on",
         _describe(receiver),
@@ -134,8 +142,12 @@ def _failed(signal: Signal, receiver: object, exc: BaseException, strict: bool) 
     )
 
 
+class _AsyncReceiverError(FlowkitError):
+    """An async receiver met a sync operation."""
+
+
 def _async_in_sync(signal: Signal, receiver: object) -> FlowkitError:
-    return FlowkitError(
+    return _AsyncReceiverError(
         f"receiver {_describe(receiver)} of signal {_name(signal)!r} is async and the operation "
         "is sync: use the async method (apredict / aupsert_vector) to have it awaited"
     )
@@ -145,7 +157,8 @@ def send(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) ->
     """Run every receiver of ``signal`` for ``sender``, isolating the ones that fail.
 
     An async receiver cannot run here; it is treated as a failing receiver whose log (or,
-    when strict, whose :class:`FlowkitError`) says to use the async method.
+    when strict, whose :class:`FlowkitError`) says to use the async method. A signal inside
+    blinker's ``muted()`` block calls no receiver, as with ``Signal.send``.
 
     :param signal: one of :data:`SIGNALS` (any blinker signal works).
     :param sender: the entity the operation acted on.
@@ -153,7 +166,7 @@ def send(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) ->
     :param kwargs: the signal's keyword arguments.
     :raises Exception: only when ``strict``: the first receiver's exception.
     """
-    if not signal.receivers:
+    if _silent(signal):
         return
     for receiver in signal.receivers_for(sender):
         if _is_async(receiver):
@@ -174,7 +187,7 @@ async def send_async(signal: Signal, sender: Any, *, strict: bool = False, **kwa
 
     :raises Exception: only when ``strict``: the first receiver's exception.
     """
-    if not signal.receivers:
+    if _silent(signal):
         return
     for receiver in signal.receivers_for(sender):
         try:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
 from blinker import Signal
+from pydantic import ValidationError
 
 from flowkit import signals
 from flowkit.errors import FlowkitError, FlowValidationError
@@ -162,7 +163,8 @@ class Workspace:
         :returns: the :class:`UpsertResult` (stop node, number added, what the store said).
         :raises FlowValidationError: when no single vector store can be chosen.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises FlowkitError: when the chatflow is not saved here.
+        :raises FlowkitError: when the chatflow is not saved here, or the vector store's
+            report is not a mapping of string keys with a whole-number ``num_added``.
         """
         flow, stop, kind, kwargs = self._prepare_upsert(flow_or_id, stop_node_id, chat_type)
         output = run(flow, stop, overrides=overrides, **kwargs)
@@ -225,7 +227,8 @@ class Workspace:
         :returns: the :class:`Prediction` (answer text, chat id, source documents).
         :raises FlowValidationError: when the flow has no valid ending node.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises FlowkitError: when the chatflow is not saved here.
+        :raises FlowkitError: when the chatflow is not saved here, or the ending node gave
+            no text or unreadable ``source_documents``.
         """
         flow, end, kind, kwargs = self._prepare_predict(flow_or_id, question, chat_id, chat_type)
         output = run(flow, end, overrides=overrides, **kwargs)
@@ -352,11 +355,27 @@ def _ending_node(flow: Chatflow) -> str:
     return ends[-1].id
 
 
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
 def _upsert_result(stop: str, output: Any) -> UpsertResult:
+    # A component is user code: what it returns is checked here, so that a malformed
+    # report is a FlowkitError naming the node, never a bare pydantic ValidationError.
     stats = {k: v for k, v in output.items() if k != "stop_node_id"} if isinstance(
         output, Mapping
     ) else {}
-    return UpsertResult(stop_node_id=stop, **stats)
+    try:
+        return UpsertResult.model_validate({**stats, "stop_node_id": stop})
+    except ValidationError as exc:
+        raise FlowkitError(
+            f"vector store {stop!r} reported an upsert result flowkit cannot read "
+            f"({_problems(exc)}); a vector store's component must return a mapping with "
+            "string keys and a whole-number 'num_added'"
+        ) from exc
 
 
 def _prediction(chat_id: str, output: Any, end: str) -> Prediction:
@@ -366,13 +385,22 @@ def _prediction(chat_id: str, output: Any, end: str) -> Prediction:
         return Prediction(text=output, chat_id=chat_id)
     if isinstance(output, Mapping) and isinstance(output.get("text"), str):
         docs = output.get("source_documents") or []
-        return Prediction(
-            text=output["text"],
-            chat_id=chat_id,
-            source_documents=[
-                d if isinstance(d, Document) else Document.model_validate(d) for d in docs
-            ],
-        )
+        try:
+            if isinstance(docs, str | bytes | Mapping | Document):
+                raise TypeError(f"a list of documents is wanted, got {type(docs).__name__}")
+            return Prediction(
+                text=output["text"],
+                chat_id=chat_id,
+                source_documents=[
+                    d if isinstance(d, Document) else Document.model_validate(d) for d in docs
+                ],
+            )
+        except (TypeError, ValidationError) as exc:
+            reason = _problems(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise FlowkitError(
+                f"ending node {end!r} gave source_documents flowkit cannot read ({reason}); "
+                "they must be a list of Documents or of mappings with a 'page_content' string"
+            ) from exc
     raise FlowkitError(
         f"ending node {end!r} gave {type(output).__name__}; an ending node's component must "
         "return a str or a mapping with a 'text' string"
