@@ -15,20 +15,28 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from blinker import Signal
+from pydantic import ValidationError
 
 from flowkit import signals
-from flowkit.model import Chatflow
-from flowkit.telemetry.anonymize import GraphSnapshots, anonymous_id
+from flowkit.model import Assistant, Chatflow, Tool
+from flowkit.telemetry.anonymize import GraphSnapshots
 from flowkit.telemetry.delivery import Delivery, Record, TelemetryStats
 from flowkit.telemetry.envelope import TelemetryEvent
-from flowkit.telemetry.events import EVENTS, FlowGraph
+from flowkit.telemetry.events import FlowGraph
 from flowkit.telemetry.identity import load_or_create_instance_id
+from flowkit.telemetry.properties import (
+    assistant_created_fields,
+    chatflow_created_fields,
+    prediction_sent_fields,
+    tool_created_fields,
+    vector_upserted_fields,
+    wire_properties,
+)
 from flowkit.telemetry.settings import TelemetrySettings
 from flowkit.telemetry.sinks import JsonlSink, PostHogSink, Sink
 
@@ -177,31 +185,29 @@ class Telemetry:
 
     def _on_chatflow_created(self, sender: Chatflow, **kwargs: Any) -> None:
         try:
+            fields = chatflow_created_fields(sender, **kwargs)
             graph = self._snapshots.get(sender)
-            self._enqueue(("chatflow_created", {"chatflow_id": sender.id}, graph, time.time()))
+            self._enqueue(("chatflow_created", fields, graph, time.time()))
         except Exception:
             logger.exception("telemetry could not record chatflow_created")
 
-    def _on_tool_created(self, sender: Any, **kwargs: Any) -> None:
+    def _on_tool_created(self, sender: Tool, **kwargs: Any) -> None:
         try:
-            fields = {"tool_id": sender.id, "tool_name": sender.name}
+            fields = tool_created_fields(sender, **kwargs)
             self._enqueue(("tool_created", fields, None, time.time()))
         except Exception:
             logger.exception("telemetry could not record tool_created")
 
-    def _on_assistant_created(self, sender: Any, **kwargs: Any) -> None:
+    def _on_assistant_created(self, sender: Assistant, **kwargs: Any) -> None:
         try:
-            self._enqueue(("assistant_created", {"assistant_id": sender.id}, None, time.time()))
+            fields = assistant_created_fields(sender, **kwargs)
+            self._enqueue(("assistant_created", fields, None, time.time()))
         except Exception:
             logger.exception("telemetry could not record assistant_created")
 
     def _on_vector_upserted(self, sender: Chatflow, **kwargs: Any) -> None:
         try:
-            fields = {
-                "chatflow_id": sender.id,
-                "type": kwargs["chat_type"],
-                "stop_node_id": anonymous_id(sender.node(kwargs["stop_node_id"])),
-            }
+            fields = vector_upserted_fields(sender, **kwargs)
             graph = self._snapshots.get(sender)
             self._enqueue(("vector_upserted", fields, graph, time.time()))
         except Exception:
@@ -209,11 +215,7 @@ class Telemetry:
 
     def _on_prediction_sent(self, sender: Chatflow, **kwargs: Any) -> None:
         try:
-            fields = {
-                "chatflow_id": sender.id,
-                "chat_id": kwargs["chat_id"],
-                "type": kwargs["chat_type"],
-            }
+            fields = prediction_sent_fields(sender, **kwargs)
             graph = self._snapshots.get(sender)
             self._enqueue(("prediction_sent", fields, graph, time.time()))
         except Exception:
@@ -235,26 +237,27 @@ class Telemetry:
         return JsonlSink(destination.target)
 
     def _build_events(self, records: Sequence[Record]) -> list[TelemetryEvent]:
-        """Validate records against the payload models and wrap them in envelopes."""
+        """Validate records against the payload models and wrap them in envelopes.
+
+        A record that makes no valid payload (a signal sent with a non-string ``chat_id``,
+        say) is left out, with one warning per batch: it never costs the others their
+        delivery. The warning names the fields at fault, never their values.
+        """
         if self._distinct_id is None:
             self._distinct_id = load_or_create_instance_id(self.settings.home)
         distinct_id = self._distinct_id
         graphs: dict[int, FlowGraph] = {}
         random_bytes = os.urandom(16 * len(records))  # one syscall per batch, not per event
         events: list[TelemetryEvent] = []
+        invalid: list[str] = []
         for index, (name, fields, graph, stamp) in enumerate(records):
-            model = EVENTS[name]
-            values: dict[str, Any] = {"version": self.version, **fields}
-            if graph is not None:
-                checked = graphs.get(id(graph))
-                if checked is None:
-                    checked = graphs[id(graph)] = FlowGraph.model_validate(graph)
-                values["flow_graph"] = checked
-            payload = model.model_validate(values)
-            properties: dict[str, Any] = {}
-            for key, field in type(payload).model_fields.items():
-                value = graph if key == "flow_graph" else getattr(payload, key)
-                properties[field.alias or key] = value.value if isinstance(value, Enum) else value
+            try:
+                properties = wire_properties(
+                    name, fields, graph, self.version, checked_graphs=graphs
+                )
+            except Exception as exc:
+                invalid.append(f"{name}: {_problem(exc)}")
+                continue
             raw = random_bytes[16 * index : 16 * index + 16]
             events.append(
                 TelemetryEvent(
@@ -265,7 +268,21 @@ class Telemetry:
                     uuid=str(uuid.UUID(bytes=raw, version=4)),
                 )
             )
+        if invalid:
+            logger.warning(
+                "%d invalid telemetry events not sent (first: %s)", len(invalid), invalid[0]
+            )
         return events
+
+
+def _problem(exc: Exception) -> str:
+    """Say what is wrong with an event's fields, naming fields but never their values."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['type']}" for error in errors
+        )
+    return type(exc).__name__
 
 
 _install_lock = threading.Lock()

@@ -57,7 +57,9 @@ class ChatflowCreated(_Payload):
     """``chatflow_created``: a chatflow was saved for the first time."""
 
     chatflow_id: str = Field(alias="chatlowId", description="The chatflow's id.")
-    flow_graph: FlowGraph = Field(alias="flowGraph", description="The anonymized flow.")
+    flow_graph: FlowGraph = Field(
+        alias="flowGraph", description="The anonymized flow: node ids and {source, target} edges."
+    )
 
 
 class ToolCreated(_Payload):
@@ -78,7 +80,9 @@ class VectorUpserted(_Payload):
 
     chatflow_id: str = Field(alias="chatlowId", description="The chatflow's id.")
     type: ChatType = Field(description="INTERNAL (the product's UI) or EXTERNAL (the API).")
-    flow_graph: FlowGraph = Field(alias="flowGraph", description="The anonymized flow.")
+    flow_graph: FlowGraph = Field(
+        alias="flowGraph", description="The anonymized flow: node ids and {source, target} edges."
+    )
     stop_node_id: str = Field(
         alias="stopNodeId", description="The vector-store node the upsert stopped at."
     )
@@ -90,7 +94,9 @@ class PredictionSent(_Payload):
     chatflow_id: str = Field(alias="chatlowId", description="The chatflow's id.")
     chat_id: str = Field(alias="chatId", description="The conversation's id.")
     type: ChatType = Field(description="INTERNAL (the product's UI) or EXTERNAL (the API).")
-    flow_graph: FlowGraph = Field(alias="flowGraph", description="The anonymized flow.")
+    flow_graph: FlowGraph = Field(
+        alias="flowGraph", description="The anonymized flow: node ids and {source, target} edges."
+    )
 
 
 EVENTS: dict[str, type[_Payload]] = {

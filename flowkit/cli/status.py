@@ -1,0 +1,78 @@
+"""``flowkit telemetry status``: whether telemetry is on, why, where events go and where
+the instance id lives; reads the settings and creates nothing."""
+
+from __future__ import annotations
+
+import argparse
+
+from flowkit.cli.common import CommandError, Subparsers
+from flowkit.telemetry.identity import peek_instance_id
+from flowkit.telemetry.settings import OPT_OUT_VARIABLES, TelemetrySettings
+
+__all__ = ["add_parser", "describe", "telemetry_status"]
+
+_STATUS_HELP = """\
+Say whether telemetry is on, which variable and source decided, where events go and where
+the anonymous instance id lives (and its value when it exists), as any program using flowkit
+in this directory would see it. Reads the environment and the .env file found from the
+working directory upward; creates no file and sends nothing.
+"""
+
+
+def add_parser(commands: Subparsers) -> None:
+    """Add ``telemetry status`` to the ``flowkit`` command."""
+    parser = commands.add_parser(
+        "telemetry",
+        help="telemetry settings (see 'flowkit telemetry status')",
+        description="Inspect flowkit's telemetry settings.",
+    )
+    parser.set_defaults(handler=_no_subcommand)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    status = actions.add_parser(
+        "status",
+        help="whether telemetry is on, why, and where events go",
+        description=_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.set_defaults(handler=telemetry_status)
+
+
+def _no_subcommand(args: argparse.Namespace) -> int:
+    raise CommandError("choose a telemetry action: status (see 'flowkit telemetry --help')")
+
+
+def describe(settings: TelemetrySettings) -> list[str]:
+    """Return the status lines for ``settings``; reads the instance id without creating it."""
+    variables = " nor ".join(OPT_OUT_VARIABLES)
+    dotenv = f".env file {settings.dotenv_file}" if settings.dotenv_file else "no .env file"
+    if settings.enabled:
+        lines = [
+            "Telemetry: on",
+            f"Decided by: neither {variables} is set to turn it off (environment, {dotenv})",
+        ]
+    else:
+        lines = ["Telemetry: off", f"Decided by: {settings.disabled_by or 'disabled in code'}"]
+    lines.append(f"Events go to: {settings.describe_destination()}")
+    instance_id = peek_instance_id(settings.home)
+    if instance_id is not None:
+        lines.append(f"Instance id: {instance_id} (in {settings.instance_file})")
+    elif settings.enabled:
+        lines.append(
+            f"Instance id: none yet; it is created in {settings.instance_file} "
+            "when the first event is delivered"
+        )
+    else:
+        lines.append(
+            f"Instance id: none in {settings.instance_file}; none is created while "
+            "telemetry is off"
+        )
+    if settings.enabled:
+        lines.append("Turn it off with: DISABLE_FLOWISE_TELEMETRY=true (environment or .env)")
+    return lines
+
+
+def telemetry_status(args: argparse.Namespace) -> int:
+    """``flowkit telemetry status``: print the status lines."""
+    for line in describe(TelemetrySettings.from_env()):
+        print(line)
+    return 0
