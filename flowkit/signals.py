@@ -23,8 +23,10 @@ logger and the operation still succeeds (a strict workspace re-raises instead).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
+import weakref
 from typing import Any
 
 from blinker import NamedSignal, Namespace, Signal
@@ -113,10 +115,24 @@ def _describe(receiver: object) -> str:
     return f"{module}.{name}"
 
 
+# Whether a receiver is async, by its underlying function (bound methods are made anew on
+# each lookup; their __func__ is stable). Held weakly: a dropped receiver leaves no entry.
+_async_cache: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
+
+
 def _is_async(receiver: object) -> bool:
-    return inspect.iscoroutinefunction(receiver) or inspect.iscoroutinefunction(
+    key = getattr(receiver, "__func__", receiver)
+    try:
+        return _async_cache[key]
+    except (KeyError, TypeError):
+        pass
+    found = inspect.iscoroutinefunction(receiver) or inspect.iscoroutinefunction(
         getattr(receiver, "__call__", None)  # noqa: B004 - an async __call__ counts
     )
+    # A receiver that cannot be weakly referenced (a builtin) is simply asked again.
+    with contextlib.suppress(TypeError):
+        _async_cache[key] = found
+    return found
 
 
 def _name(signal: Signal) -> str:

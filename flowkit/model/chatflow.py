@@ -107,7 +107,10 @@ class Chatflow(BaseModel):
     @property
     def revision(self) -> int:
         """An integer that every change made through the flow's methods increases."""
-        return self._revision
+        # Read straight from pydantic's private store: telemetry reads it on every event,
+        # and BaseModel.__getattr__ costs ~40x more.
+        private = self.__pydantic_private__
+        return int(private["_revision"]) if private is not None else 0
 
     @property
     def nodes(self) -> list[Node]:
