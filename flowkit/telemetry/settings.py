@@ -93,8 +93,10 @@ def _read_dotenv(dotenv_path: str | os.PathLike[str] | None) -> _DotenvRead:
         return _DotenvRead(problem=problem)
     path = Path(located)
     try:
-        with open(located, encoding="utf-8-sig") as stream:  # a BOM must not hide the first key
-            text = stream.read()
+        # Decoded as a whole (a BOM must not hide the first key): the incremental text reader
+        # silently drops a truncated BOM, which would read a broken file as empty.
+        with open(located, "rb") as stream:
+            text = stream.read().decode("utf-8-sig")
         if "\x00" in text:
             raise ValueError("it contains NUL bytes")
         bad_lines = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
