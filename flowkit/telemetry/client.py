@@ -59,7 +59,8 @@ class Telemetry:
     :param max_queue_size: events the queue holds before new ones are dropped (counted).
     :param batch_size: events per delivered batch at most.
     :param flush_interval: seconds a partial batch waits for more events.
-    :param max_backoff: the longest wait between two tries of a batch, in seconds.
+    :param max_backoff: the longest backoff between two tries of a batch, in seconds; a
+        longer ``Retry-After`` asked by the receiver is still honoured.
     :param exit_timeout: seconds the exit flush may take before the rest goes to the outbox.
     :param synchronous: deliver on the caller's thread, with no background thread and no
         retry (for tests; the pytest fixture uses it).

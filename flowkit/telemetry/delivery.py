@@ -43,7 +43,8 @@ class TelemetryStats:
     """Counters of a telemetry client, read at one moment.
 
     :param enqueued: events accepted into the queue.
-    :param delivered: events a sink accepted.
+    :param delivered: events a sink accepted (including those an earlier process left in
+        the outbox).
     :param dropped: events refused because the queue was full.
     :param failed: events given up on (a sink refused them for good, or they were invalid).
     :param queued: events accepted and not yet delivered or given up on.
@@ -60,12 +61,14 @@ class Delivery:
     """The queue and consumer thread behind :class:`~flowkit.telemetry.Telemetry`.
 
     :param sink_factory: makes the sink, on the consumer thread, when delivery starts.
-    :param build: turns records into events (on the consumer thread).
+    :param build: turns records into events (on the consumer thread), in order, leaving
+        out the records that make no valid event (they are counted as failed).
     :param outbox: the file undelivered events are appended to at exit (None: none).
     :param max_queue_size: records the queue holds; more are dropped and counted.
     :param batch_size: events per batch at most.
     :param flush_interval: seconds a partial batch waits for more events.
-    :param max_backoff: the longest wait between two tries of a batch, in seconds.
+    :param max_backoff: the longest backoff between two tries of a batch, in seconds; a
+        longer ``Retry-After`` asked by the receiver is still honoured.
     :param exit_timeout: seconds the exit flush waits before writing the outbox.
     :param synchronous: deliver on the caller's thread, once, with no thread (for tests).
     """
@@ -100,6 +103,9 @@ class Delivery:
         self._thread: threading.Thread | None = None
         self._sink: Sink | None = None
         self._taken = self._delivered = self._failed = self._dropped = 0
+        # This process's own records delivered or given up on (what flush waits for), and
+        # of those the ones given up on; events resent from the outbox count in neither.
+        self._settled = self._own_failed = 0
         self._inflight: list[TelemetryEvent] = []
         self._inflight_records: Sequence[Record] = ()
         self._warned_full = False
@@ -169,16 +175,19 @@ class Delivery:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything enqueued so far was delivered or given up on.
 
+        Only this process's events count: an earlier process's outbox, sent first, neither
+        ends the wait early nor makes it fail.
+
         :param timeout: seconds to wait at most (None: as long as it takes).
         :returns: True when all of it was delivered; False on timeout or when some failed.
         """
         target = self._taken + len(self._queue)
-        failed_before = self._failed
+        failed_before = self._own_failed
         if self._thread is None:
-            return not self._queue and self._failed == failed_before
+            return not self._queue and self._own_failed == failed_before
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._idle:
-            while self._delivered + self._failed < target:
+            while self._settled < target:
                 if not self._thread.is_alive():
                     return False
                 self._wake.set()
@@ -186,7 +195,7 @@ class Delivery:
                 if remaining is not None and remaining <= 0:
                     return False
                 self._idle.wait(0.05 if remaining is None else min(0.05, remaining))
-        return self._failed == failed_before
+        return self._own_failed == failed_before
 
     def shutdown(self, timeout: float | None = 5.0) -> None:
         """Flush for up to ``timeout`` seconds, stop the thread, close the sink, and append
@@ -217,8 +226,8 @@ class Delivery:
                 records = self._take()
                 if records:
                     events = self._events(records)
-                    if events:
-                        self._send(events)
+                    if events and self._send(events):
+                        self._inflight = []
                 with self._idle:
                     self._idle.notify_all()
         except Exception:
@@ -255,25 +264,49 @@ class Delivery:
             events = self._build(records)
         except Exception:
             logger.exception("could not build %d telemetry events; they are dropped", len(records))
-            self._failed += len(records)
             events = []
         self._inflight = events
         self._inflight_records = ()
+        if len(events) < len(records):  # the builder left out what made no valid event
+            self._settle(len(records) - len(events), failed=True, own=True)
         return events
+
+    def _settle(self, count: int, *, failed: bool, own: bool) -> None:
+        """Count ``count`` events as delivered or given up on.
+
+        :param own: whether this process enqueued them (False for the outbox's events).
+        """
+        if failed:
+            self._failed += count
+            if own:
+                self._own_failed += count
+        else:
+            self._delivered += count
+        if own:
+            self._settled += count  # last: flush reads it, then the failure count
 
     def _send_once(self, events: list[TelemetryEvent]) -> None:
         if self._sink is None:
             self._sink = self._sink_factory()
         try:
             self._sink.send(events)
-            self._delivered += len(events)
         except Exception as exc:
-            self._failed += len(events)
+            self._settle(len(events), failed=True, own=True)
             logger.warning("telemetry batch of %d events not delivered: %s", len(events), exc)
+        else:
+            self._settle(len(events), failed=False, own=True)
         self._inflight = []
 
-    def _send(self, events: list[TelemetryEvent]) -> None:
-        """Deliver one batch, retrying until it goes, fails for good, or shutdown."""
+    def _send(self, events: list[TelemetryEvent], *, own: bool = True) -> bool:
+        """Deliver one batch, retrying until it goes, fails for good, or shutdown.
+
+        Between tries the wait grows exponentially, with jitter, up to ``max_backoff``; a
+        receiver's ``Retry-After`` is the least wait, even when longer than that.
+
+        :param own: whether this process enqueued the events (False for the outbox's).
+        :returns: True when the batch was delivered or given up on; False when shutdown
+            came first (the caller keeps it in flight, for the outbox).
+        """
         sink = self._sink
         assert sink is not None
         attempt = 0
@@ -282,29 +315,29 @@ class Delivery:
                 sink.send(events)
             except DeliveryError as exc:
                 if not exc.retryable:
-                    self._give_up(events, exc)
-                    return
-                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+                    self._give_up(events, exc, own=own)
+                    return True
+                delay = self._backoff(attempt)
+                if exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
                 logger.info("telemetry delivery failed (%s); retrying in %.2fs", exc, delay)
             except Exception as exc:
-                self._give_up(events, exc)
-                return
+                self._give_up(events, exc, own=own)
+                return True
             else:
-                self._delivered += len(events)
-                self._inflight = []
-                return
+                self._settle(len(events), failed=False, own=own)
+                return True
             attempt += 1
-            if self._stop.wait(min(delay, self.max_backoff)):
-                return  # shutdown: the batch stays in flight and goes to the outbox
+            if self._stop.wait(delay):
+                return False  # shutdown: the batch stays in flight and goes to the outbox
 
-    def _give_up(self, events: list[TelemetryEvent], exc: BaseException) -> None:
-        self._failed += len(events)
-        self._inflight = []
+    def _give_up(self, events: list[TelemetryEvent], exc: BaseException, *, own: bool) -> None:
+        self._settle(len(events), failed=True, own=own)
         logger.warning("telemetry batch of %d events refused for good: %s", len(events), exc)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.max_backoff, 0.1 * 2.0 ** min(attempt, 30))
-        return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+        return base * random.uniform(0.5, 1.0)  # jitter, not security
 
     # ---- the outbox -----------------------------------------------------------------------
 
@@ -345,12 +378,18 @@ class Delivery:
         try:
             events = _read_outbox(claimed)
             for start in range(0, len(events), self.batch_size):
-                batch = events[start : start + self.batch_size]
-                self._inflight = batch
-                self._send(batch)
+                # All that is left stays in flight, so a shutdown at any moment keeps it for
+                # the next process (at worst a batch is sent twice; its uuids dedupe it).
+                rest = events[start:]
+                self._inflight = rest
+                batch = rest[: self.batch_size]
+                if not self._send(batch, own=False):
+                    break  # shutdown during a retry: all of `rest` goes back to the outbox
                 if self._stop.is_set():
-                    self._inflight = events[start:]
+                    self._inflight = rest[len(batch) :]
                     break
+            else:
+                self._inflight = []
             claimed.unlink()
         except Exception:
             logger.exception("could not send the telemetry outbox %s", claimed)
