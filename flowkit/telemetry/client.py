@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,7 +247,8 @@ class Telemetry:
             self._distinct_id = load_or_create_instance_id(self.settings.home)
         distinct_id = self._distinct_id
         graphs: dict[int, FlowGraph] = {}
-        random_bytes = os.urandom(16 * len(records))  # one syscall per batch, not per event
+        uuids = _uuid4_strings(len(records))  # one syscall per batch, not one per event
+        moments: dict[float, datetime] = {}  # events of one millisecond share their stamp
         events: list[TelemetryEvent] = []
         invalid: list[str] = []
         for index, (name, fields, graph, stamp) in enumerate(records):
@@ -259,14 +259,17 @@ class Telemetry:
             except Exception as exc:
                 invalid.append(f"{name}: {_problem(exc)}")
                 continue
-            raw = random_bytes[16 * index : 16 * index + 16]
+            millis = stamp // 0.001
+            moment = moments.get(millis)
+            if moment is None:
+                moment = moments[millis] = datetime.fromtimestamp(millis / 1000, UTC)
             events.append(
                 TelemetryEvent(
                     event=name,
                     distinct_id=distinct_id,
                     properties=properties,
-                    timestamp=datetime.fromtimestamp(stamp, UTC),
-                    uuid=str(uuid.UUID(bytes=raw, version=4)),
+                    timestamp=moment,
+                    uuid=uuids[index],
                 )
             )
         if invalid:
@@ -274,6 +277,17 @@ class Telemetry:
                 "%d invalid telemetry events not sent (first: %s)", len(invalid), invalid[0]
             )
         return events
+
+
+def _uuid4_strings(count: int) -> list[str]:
+    """Return ``count`` random uuid4 strings, from one ``os.urandom`` call."""
+    digits = os.urandom(16 * count).hex()
+    out = []
+    for start in range(0, 32 * count, 32):
+        h = digits[start : start + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return out
 
 
 def _problem(exc: Exception) -> str:

@@ -8,7 +8,6 @@ graph once per batch and splice it into every event that carries it.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +18,8 @@ __all__ = ["TelemetryEvent", "encode_events", "format_timestamp"]
 Shape = Literal["wire", "posthog"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-# A per-process random placeholder: no user value can collide with it by accident.
-_PLACEHOLDER = "\x00" + secrets.token_hex(8) + "\x00"
-_PLACEHOLDER_JSON = _dumps(_PLACEHOLDER)
+# Distinct strings remembered per encode_events call (ids repeat; chat ids mostly do not).
+_MEMO_LIMIT = 4096
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -74,10 +72,11 @@ class TelemetryEvent:
 
 
 def encode_events(events: Iterable[TelemetryEvent], shape: Shape = "wire") -> list[str]:
-    """Serialize each event to one compact JSON text, each ``flowGraph`` encoded once.
+    """Serialize each event to one compact JSON text, encoding repeated values once.
 
-    Each text parses to ``event.to_wire()`` (or ``to_posthog()``), compact, non-ASCII kept;
-    a ``flowGraph`` dict shared by several events of the batch is encoded only once.
+    Each text parses to ``event.to_wire()`` (or ``to_posthog()``), compact, non-ASCII kept.
+    Within the call, a ``flowGraph`` shared by several events and every repeated string
+    (event names, ids, versions, timestamps) is encoded once.
 
     :param events: the events, in order.
     :param shape: ``"wire"`` for the contract's envelope, ``"posthog"`` for PostHog's batch API.
@@ -85,28 +84,54 @@ def encode_events(events: Iterable[TelemetryEvent], shape: Shape = "wire") -> li
     :raises ValueError: when a value is not JSON (NaN, infinity); TypeError for other types.
     """
     id_key = "distinctId" if shape == "wire" else "distinct_id"
-    # Keyed by id() and holding the graph itself, so no id is reused while the batch runs.
+    head = _dumps("event") + ":"
+    middle = f",{_dumps(id_key)}:"
+    props_key = "," + _dumps("properties") + ":"
+    stamp_key = "," + _dumps("timestamp") + ":"
+    uuid_key = "," + _dumps("uuid") + ":"
+    # Keyed by id() and holding the object itself, so no id is reused while the call runs.
     graphs: dict[int, tuple[object, str]] = {}
+    texts: dict[str, str] = {}
+    stamps: dict[datetime, str] = {}
+
+    def text(value: str) -> str:
+        encoded = texts.get(value)
+        if encoded is None:
+            encoded = _dumps(value)
+            if len(texts) < _MEMO_LIMIT:
+                texts[value] = encoded
+        return encoded
+
+    def value_json(value: Any) -> str:
+        if type(value) is str:
+            return text(value)
+        if type(value) is dict:
+            cached = graphs.get(id(value))
+            if cached is None:
+                cached = graphs[id(value)] = (value, _dumps(value))
+            return cached[1]
+        return _dumps(value)
+
     out: list[str] = []
     for ev in events:
-        props = ev.properties
-        graph = props.get("flowGraph")
-        if graph is None:
-            props_json = _dumps(dict(props))
-        else:
-            cached = graphs.get(id(graph))
-            if cached is None:
-                cached = graphs[id(graph)] = (graph, _dumps(graph))
-            graph_json = cached[1]
-            shallow = dict(props)
-            shallow["flowGraph"] = _PLACEHOLDER
-            props_json = _dumps(shallow).replace(_PLACEHOLDER_JSON, graph_json, 1)
-        envelope = {
-            "event": ev.event,
-            id_key: ev.distinct_id,
-            "properties": _PLACEHOLDER,
-            "timestamp": format_timestamp(ev.timestamp),
-            "uuid": ev.uuid,
-        }
-        out.append(_dumps(envelope).replace(_PLACEHOLDER_JSON, props_json, 1))
+        props = ",".join(text(k) + ":" + value_json(v) for k, v in ev.properties.items())
+        stamp = stamps.get(ev.timestamp)
+        if stamp is None:
+            stamp = stamps[ev.timestamp] = _dumps(format_timestamp(ev.timestamp))
+        out.append(
+            "{"
+            + head
+            + text(ev.event)
+            + middle
+            + text(ev.distinct_id)
+            + props_key
+            + "{"
+            + props
+            + "}"
+            + stamp_key
+            + stamp
+            + uuid_key
+            + _dumps(ev.uuid)
+            + "}"
+        )
     return out

@@ -110,6 +110,39 @@ def event_fields(name: str, sender: Any, **signal_kwargs: Any) -> dict[str, Any]
         raise FlowkitError(f"{name}: {exc}") from None
 
 
+def _exact_types(annotation: Any) -> tuple[type, ...] | None:
+    """The types a field accepts as they are, with nothing to convert: ``str`` for a str
+    field, the enum for an enum field; None for anything else (always fully validated)."""
+    if annotation is str:
+        return (str,)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return (annotation,)
+    return None
+
+
+# Per event: (field, wire key, exact types) in the contract's order, read off the models.
+_LAYOUT: dict[str, tuple[tuple[str, str, tuple[type, ...] | None], ...]] = {
+    name: tuple(
+        (key, field.alias or key, _exact_types(field.annotation))
+        for key, field in model.model_fields.items()
+    )
+    for name, model in EVENTS.items()
+}
+
+
+def _already_valid(name: str, values: dict[str, Any]) -> bool:
+    """Whether ``values`` are exactly what the model would accept and keep unchanged."""
+    layout = _LAYOUT[name]
+    if len(values) != len(layout):
+        return False
+    for key, _, types in layout:
+        if key == "flow_graph":
+            continue
+        if types is None or type(values.get(key)) not in types:
+            return False
+    return True
+
+
 def wire_properties(
     name: str,
     fields: dict[str, Any],
@@ -119,6 +152,10 @@ def wire_properties(
     checked_graphs: dict[int, FlowGraph] | None = None,
 ) -> dict[str, Any]:
     """Validate an event's fields against its model and return its wire ``properties``.
+
+    Values that already have exactly the model's types (what flowkit's own receivers
+    produce) are taken as they are; anything else goes through the model's full
+    validation, which converts or refuses it. Either way the result is the same.
 
     :param name: the event name, one of :data:`~flowkit.telemetry.EVENTS`.
     :param fields: the fields :func:`event_fields` returned.
@@ -141,11 +178,13 @@ def wire_properties(
             if checked_graphs is not None:
                 checked_graphs[id(graph)] = checked
         values["flow_graph"] = checked
-    payload = EVENTS[name].model_validate(values)
+    if not _already_valid(name, values):
+        payload = EVENTS[name].model_validate(values)
+        values = {key: getattr(payload, key) for key in type(payload).model_fields}
     properties: dict[str, Any] = {}
-    for key, field in type(payload).model_fields.items():
-        value = graph if key == "flow_graph" else getattr(payload, key)
-        properties[field.alias or key] = value.value if isinstance(value, Enum) else value
+    for key, wire_key, _ in _LAYOUT[name]:
+        value = graph if key == "flow_graph" else values[key]
+        properties[wire_key] = value.value if isinstance(value, Enum) else value
     return properties
 
 
