@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from flowkit.telemetry.anonymize import GraphSnapshots
 from flowkit.telemetry.delivery import Delivery, Record, TelemetryStats
 from flowkit.telemetry.envelope import TelemetryEvent
 from flowkit.telemetry.events import FlowGraph
-from flowkit.telemetry.identity import load_or_create_instance_id
+from flowkit.telemetry.identity import load_or_create_instance_id, peek_instance_id
 from flowkit.telemetry.properties import (
     assistant_created_fields,
     chatflow_created_fields,
@@ -87,6 +88,7 @@ class Telemetry:
         self._sink = sink
         self._snapshots = GraphSnapshots()
         self._distinct_id: str | None = None
+        self._id_stored = False
         self._connected = False
         self._delivery: Delivery | None = None
         if self.settings.enabled:
@@ -100,6 +102,7 @@ class Telemetry:
                 max_backoff=max_backoff,
                 exit_timeout=exit_timeout,
                 synchronous=synchronous,
+                on_delivered=self._keep_instance_id,
             )
 
     def __repr__(self) -> str:
@@ -135,12 +138,20 @@ class Telemetry:
     def connect(self) -> Telemetry:
         """Subscribe to the five signals (held strongly). A no-op when disabled or connected.
 
+        When an earlier process left undelivered events in the outbox, delivery starts now
+        and sends them first.
+
         :returns: this client.
         """
         if self._delivery is not None and not self._connected:
             for signal, receiver in self._receivers():
                 signal.connect(receiver, weak=False)
             self._connected = True
+            try:
+                if self.settings.outbox_path.exists():  # an earlier run left events
+                    self._delivery.start()
+            except Exception:
+                logger.exception("telemetry could not check its outbox")
         return self
 
     def disconnect(self) -> None:
@@ -236,6 +247,14 @@ class Telemetry:
                 return JsonlSink(fallback)
         return JsonlSink(destination.target)
 
+    def _keep_instance_id(self) -> None:
+        """Store the instance id after the first delivered batch (never before, never when
+        telemetry is off); an id another process stored meanwhile wins from then on."""
+        if self._id_stored or self._distinct_id is None:
+            return
+        self._id_stored = True
+        self._distinct_id = load_or_create_instance_id(self.settings.home, self._distinct_id)
+
     def _build_events(self, records: Sequence[Record]) -> list[TelemetryEvent]:
         """Validate records against the payload models and wrap them in envelopes.
 
@@ -244,7 +263,11 @@ class Telemetry:
         delivery. The warning names the fields at fault, never their values.
         """
         if self._distinct_id is None:
-            self._distinct_id = load_or_create_instance_id(self.settings.home)
+            # An id stored earlier is used; else a new one is stored only once an event
+            # that carries it was actually delivered (see _keep_instance_id).
+            found = peek_instance_id(self.settings.home)
+            self._id_stored = found is not None
+            self._distinct_id = found or str(uuid.uuid4())
         distinct_id = self._distinct_id
         graphs: dict[int, FlowGraph] = {}
         uuids = _uuid4_strings(len(records))  # one syscall per batch, not one per event

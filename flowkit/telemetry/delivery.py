@@ -71,6 +71,7 @@ class Delivery:
         longer ``Retry-After`` asked by the receiver is still honoured.
     :param exit_timeout: seconds the exit flush waits before writing the outbox.
     :param synchronous: deliver on the caller's thread, once, with no thread (for tests).
+    :param on_delivered: called (on the delivering thread) after every delivered batch.
     """
 
     def __init__(
@@ -85,6 +86,7 @@ class Delivery:
         max_backoff: float = 30.0,
         exit_timeout: float = 5.0,
         synchronous: bool = False,
+        on_delivered: Callable[[], None] | None = None,
     ) -> None:
         self._sink_factory = sink_factory
         self._build = build
@@ -95,6 +97,7 @@ class Delivery:
         self.max_backoff = max_backoff
         self.exit_timeout = exit_timeout
         self.synchronous = synchronous
+        self._on_delivered = on_delivered
         self._queue: deque[Record] = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -137,6 +140,12 @@ class Delivery:
                 "telemetry queue full (%d events): dropping new events until it drains",
                 self.max_queue_size,
             )
+
+    def start(self) -> None:
+        """Start the consumer thread now (it starts by itself with the first event), so
+        that an outbox left by an earlier process is sent without waiting for one."""
+        if self._thread is None and not self.synchronous:
+            self._start()
 
     def _start(self) -> None:
         with self._lock:
@@ -282,6 +291,8 @@ class Delivery:
                 self._own_failed += count
         else:
             self._delivered += count
+            if self._on_delivered is not None:
+                self._on_delivered()
         if own:
             self._settled += count  # last: flush reads it, then the failure count
 
@@ -321,9 +332,15 @@ class Delivery:
                 if exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
                 logger.info("telemetry delivery failed (%s); retrying in %.2fs", exc, delay)
-            except Exception as exc:
-                self._give_up(events, exc, own=own)
-                return True
+            except Exception as exc:  # a sink that failed in its own way: retried as well
+                delay = self._backoff(attempt)
+                logger.warning(
+                    "telemetry sink failed (%s: %s); retrying in %.2fs",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                    exc_info=attempt == 0,
+                )
             else:
                 self._settle(len(events), failed=False, own=own)
                 return True

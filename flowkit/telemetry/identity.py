@@ -74,7 +74,7 @@ def _write_new_file(path: Path, data: dict[str, object], *, replace: bool) -> bo
             os.unlink(temp)
 
 
-def _load_or_create(home: Path) -> str:
+def _load_or_create(home: Path, proposed: str | None = None) -> str:
     """Read the id from disk, creating or repairing the file; raises on I/O failure."""
     path = home / _FILE_NAME
     data = _read_settings(path)
@@ -82,7 +82,7 @@ def _load_or_create(home: Path) -> str:
         return found
     home.mkdir(parents=True, exist_ok=True)
     exists = os.path.lexists(path)
-    new_id = str(uuid.uuid4())
+    new_id = _valid_id(proposed) or str(uuid.uuid4())
     content: dict[str, object] = {**(data or {}), INSTANCE_ID_KEY: new_id}
     if _write_new_file(path, content, replace=exists):
         return new_id
@@ -94,7 +94,7 @@ def _load_or_create(home: Path) -> str:
     return new_id
 
 
-def load_or_create_instance_id(home: Path) -> str:
+def load_or_create_instance_id(home: Path, proposed: str | None = None) -> str:
     """Return this installation's anonymous instance id, creating it on first use.
 
     Reads ``<home>/settings.json``. When the file is missing, unreadable, not JSON or lacks a
@@ -107,6 +107,8 @@ def load_or_create_instance_id(home: Path) -> str:
     the process, with one warning per home on the ``flowkit.telemetry`` logger.
 
     :param home: the telemetry home folder, e.g. :attr:`TelemetrySettings.home`.
+    :param proposed: the id to store when none exists yet (a canonical uuid; default: a
+        fresh uuid4). An id already stored always wins.
     :returns: a canonical uuid string. Guaranteed: never raises; thread-safe (concurrent
         callers get the same id); stable within a process for a given home.
     """
@@ -115,7 +117,7 @@ def load_or_create_instance_id(home: Path) -> str:
         key = str(home)
         if key not in _failed_homes:
             try:
-                return _load_or_create(Path(home))
+                return _load_or_create(Path(home), proposed)
             except Exception as exc:
                 _failed_homes.add(key)
                 _log.warning(

@@ -397,17 +397,10 @@ def test_default_queue_holds_a_100000_event_burst_without_dropping(
 # ---- failures -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "error",
-    [
-        pytest.param(DeliveryError("rejected", retryable=False), id="non-retryable"),
-        pytest.param(RuntimeError("sink bug"), id="unexpected-exception"),
-    ],
-)
 def test_sink_refusing_for_good_counts_failed_and_never_raises(
-    make: Make, flow: Chatflow, error: Exception, caplog: pytest.LogCaptureFixture
+    make: Make, flow: Chatflow, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sink = FlakySink(error)
+    sink = FlakySink(DeliveryError("rejected", retryable=False))
     client = make(sink, batch_size=3).connect()
 
     for i in range(3):
@@ -420,6 +413,66 @@ def test_sink_refusing_for_good_counts_failed_and_never_raises(
     assert len(sink.tries) == 2
     assert chat_ids(sink.events) == ["chat-3"]
     assert any("refused for good" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(RuntimeError("sink bug"), id="runtime-error"),
+        pytest.param(ConnectionError("reset"), id="connection-error"),
+        pytest.param(OSError("disk full"), id="os-error"),
+    ],
+)
+def test_sink_raising_its_own_exception_is_retried_until_it_delivers(
+    make: Make, flow: Chatflow, error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = FlakySink(error, error)
+    client = make(sink, batch_size=1, max_backoff=0.05).connect()
+
+    send_prediction(flow, "chat-0")
+
+    assert client.flush(5.0) is True
+    assert len(sink.tries) == 3
+    assert chat_ids(sink.events) == ["chat-0"]
+    assert client.stats.failed == 0
+    assert any("retrying" in r.getMessage() for r in caplog.records)
+
+
+def test_instance_id_is_stored_only_once_an_event_was_delivered(
+    make: Make, flow: Chatflow, flowkit_home: Path
+) -> None:
+    sink = FlakySink(DeliveryError("down", retryable=True, retry_after=0.5))
+    client = make(sink, batch_size=1).connect()
+    send_prediction(flow, "chat-0")
+    deadline = time.monotonic() + 5
+    while not sink.tries and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not (flowkit_home / "settings.json").exists()  # first try failed: nothing stored
+
+    assert client.flush(5.0) is True
+
+    stored = json.loads((flowkit_home / "settings.json").read_text())["instanceId"]
+    assert sink.events[0].distinct_id == stored
+
+
+def test_connect_sends_an_earlier_outbox_without_waiting_for_an_event(
+    make: Make, settings: TelemetrySettings
+) -> None:
+    down = DownSink()
+    first = make(down, max_backoff=0.05, exit_timeout=0.2).connect()
+    send_prediction(retrieval_demo_flow("x"), "left-behind")
+    first.shutdown(timeout=0.2)
+    assert settings.outbox_path.exists()
+
+    sink = MemorySink()
+    second = make(sink).connect()  # no event of its own
+
+    assert second.flush(5.0) is True
+    deadline = time.monotonic() + 5
+    while not sink.events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert chat_ids(sink.events) == ["left-behind"]
+    assert not settings.outbox_path.exists()
 
 
 def test_synchronous_sink_failure_never_raises(make: Make, flow: Chatflow) -> None:
