@@ -173,10 +173,7 @@ class Workspace:
             signals.vector_upserted,
             flow,
             strict=self.strict_signals,
-            workspace=self,
-            stop_node_id=stop,
-            chat_type=kind,
-            result=result,
+            **self._signal_args(stop_node_id=stop, chat_type=kind, result=result),
         )
         return result
 
@@ -196,10 +193,7 @@ class Workspace:
             signals.vector_upserted,
             flow,
             strict=self.strict_signals,
-            workspace=self,
-            stop_node_id=stop,
-            chat_type=kind,
-            result=result,
+            **self._signal_args(stop_node_id=stop, chat_type=kind, result=result),
         )
         return result
 
@@ -237,11 +231,9 @@ class Workspace:
             signals.prediction_sent,
             flow,
             strict=self.strict_signals,
-            workspace=self,
-            chat_id=result.chat_id,
-            chat_type=kind,
-            question=question,
-            result=result,
+            **self._signal_args(
+                chat_id=result.chat_id, chat_type=kind, question=question, result=result
+            ),
         )
         return result
 
@@ -262,11 +254,9 @@ class Workspace:
             signals.prediction_sent,
             flow,
             strict=self.strict_signals,
-            workspace=self,
-            chat_id=result.chat_id,
-            chat_type=kind,
-            question=question,
-            result=result,
+            **self._signal_args(
+                chat_id=result.chat_id, chat_type=kind, question=question, result=result
+            ),
         )
         return result
 
@@ -315,6 +305,10 @@ class Workspace:
             flow, "predict", question=question, chat_id=chat_id or new_id()
         )
         return flow, end, kind, kwargs
+
+    def _signal_args(self, **arguments: Any) -> dict[str, Any]:
+        """The keyword arguments an operation's signal carries: the workspace and ``arguments``."""
+        return {"workspace": self, **arguments}
 
     def _run_kwargs(self, flow: Chatflow, mode: Mode, **extra: Any) -> dict[str, Any]:
         return {

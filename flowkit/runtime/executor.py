@@ -168,6 +168,37 @@ def _failure(node: Node, exc: Exception) -> ComponentError:
     )
 
 
+def _prepare(
+    flow: Chatflow,
+    target_node_id: str,
+    mode: Mode,
+    registry: ComponentRegistry,
+    overrides: Mapping[str, Any] | None,
+    *,
+    sync: bool,
+    question: str | None,
+    chat_id: str | None,
+    state: dict[str, Any] | None,
+    stop_node_id: str | None,
+    workspace: object | None,
+) -> tuple[_Plan, RunContext]:
+    """Check and plan the run (see :func:`_plan`) and make the context its nodes share."""
+    overrides = overrides if overrides is not None else {}
+    plan = _plan(flow, target_node_id, mode, registry, overrides, sync=sync)
+    base = RunContext(
+        node=plan.steps[-1].node,
+        flow=flow,
+        mode=mode,
+        question=question,
+        chat_id=chat_id,
+        overrides=overrides,
+        state=state if state is not None else {},
+        stop_node_id=stop_node_id,
+        workspace=workspace,
+    )
+    return plan, base
+
+
 def run(
     flow: Chatflow,
     target_node_id: str,
@@ -208,16 +239,16 @@ def run(
         is chained as ``__cause__``; a :class:`ComponentError` passes through unchanged).
     :raises FlowkitError: when the flow has no node ``target_node_id`` or ``mode`` is unknown.
     """
-    overrides = overrides if overrides is not None else {}
-    plan = _plan(flow, target_node_id, mode, registry, overrides, sync=True)
-    base = RunContext(
-        node=plan.steps[-1].node,
-        flow=flow,
-        mode=mode,
+    plan, base = _prepare(
+        flow,
+        target_node_id,
+        mode,
+        registry,
+        overrides,
+        sync=True,
         question=question,
         chat_id=chat_id,
-        overrides=overrides,
-        state=state if state is not None else {},
+        state=state,
         stop_node_id=stop_node_id,
         workspace=workspace,
     )
@@ -280,16 +311,16 @@ async def arun(
         through unchanged).
     :raises FlowkitError: when the flow has no node ``target_node_id`` or ``mode`` is unknown.
     """
-    overrides = overrides if overrides is not None else {}
-    plan = _plan(flow, target_node_id, mode, registry, overrides, sync=False)
-    base = RunContext(
-        node=plan.steps[-1].node,
-        flow=flow,
-        mode=mode,
+    plan, base = _prepare(
+        flow,
+        target_node_id,
+        mode,
+        registry,
+        overrides,
+        sync=False,
         question=question,
         chat_id=chat_id,
-        overrides=overrides,
-        state=state if state is not None else {},
+        state=state,
         stop_node_id=stop_node_id,
         workspace=workspace,
     )
