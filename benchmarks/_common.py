@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -361,6 +361,69 @@ def time_calls(fn: Callable[[], object], calls: int) -> Timing:
     return Timing(calls, t1 - t0, cpu1 - cpu0)
 
 
+def time_each(
+    fn: Callable[[], object], calls: int, setup: Callable[[], object] | None = None
+) -> Timing:
+    """Call ``fn`` ``calls`` times with the garbage collector collected and disabled, keeping
+    every result until the clock has stopped (so freeing them is not timed).
+
+    :param setup: called before each call, untimed (e.g. to change the flow, or to let a
+        background thread finish); then each call is timed on its own and the times summed.
+        Without it the whole loop is timed at once.
+    :returns: the wall and calling-thread CPU time of the calls.
+    """
+    kept: list[object] = []
+    gc.collect()
+    gc.disable()
+    try:
+        if setup is None:
+            cpu0 = time.thread_time_ns()
+            t0 = time.perf_counter_ns()
+            for _ in range(calls):
+                kept.append(fn())
+            wall = time.perf_counter_ns() - t0
+            cpu = time.thread_time_ns() - cpu0
+        else:
+            wall = cpu = 0
+            for _ in range(calls):
+                setup()
+                cpu0 = time.thread_time_ns()
+                t0 = time.perf_counter_ns()
+                kept.append(fn())
+                t1 = time.perf_counter_ns()
+                cpu += time.thread_time_ns() - cpu0
+                wall += t1 - t0
+    finally:
+        gc.enable()
+    del kept
+    return Timing(calls, wall, cpu)
+
+
+@contextlib.contextmanager
+def frozen_heap(*, collect: bool = True) -> Iterator[None]:
+    """Collect (unless ``collect`` is False), then move every object alive now to the
+    collector's permanent generation for the block (``gc.freeze``), so that the
+    ``gc.collect()`` before each timed run does not rescan large inputs that live through
+    many runs."""
+    if collect:
+        gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def peak_rss_bytes() -> int | None:
+    """The process's peak resident set size so far (``getrusage``), or None if unknown."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
+
+
 def best(timings: Sequence[Timing]) -> Timing:
     """The run with the lowest wall time."""
     return min(timings, key=lambda t: t.wall_ns)
@@ -387,6 +450,16 @@ def run_bounded(fn: Callable[[], object], timeout: float, name: str) -> bool:
 
     threading.Thread(target=target, name=name, daemon=True).start()
     return done.wait(timeout)
+
+
+class DiscardSink:
+    """A telemetry sink that accepts every batch and keeps nothing."""
+
+    def send(self, batch: Any) -> None:
+        """Accept the batch."""
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 # ---- flows ----------------------------------------------------------------------------------
@@ -429,3 +502,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 
 def fmt_rate(rate: float) -> str:
     return f"{rate:,.0f}/s"
+
+
+def fmt_bytes(size: float) -> str:
+    """``size`` bytes in MiB (or KiB below 1 MiB)."""
+    return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size / 2**10:,.1f} KiB"

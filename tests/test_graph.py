@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowkit import Chatflow, FlowkitError, FlowType, FlowValidationError, Node
 from flowkit.flowise import detect_flow_type
-from flowkit.graph import ENDING_CATEGORIES, problems
+from flowkit.graph import ENDING_CATEGORIES, _find_cycle, problems
 
 ENDING = sorted(ENDING_CATEGORIES)
 
@@ -356,6 +357,61 @@ def test_run_order_is_the_same_on_every_call(case: tuple[Chatflow, str]) -> None
     first, second = flow.run_order(sink), flow.run_order(sink)
 
     assert first == second
+
+
+@st.composite
+def random_digraphs(draw: st.DrawFn) -> nx.DiGraph[str]:
+    """A small directed graph, often cyclic: nodes in a random order (some only reached by
+    edges), then random edges."""
+    size = draw(st.integers(1, 8))
+    names = draw(st.permutations([f"n{i}" for i in range(size)]))
+    g: nx.DiGraph[str] = nx.DiGraph()
+    g.add_nodes_from(names[: draw(st.integers(0, size))])
+    pairs = [(u, v) for u in names for v in names if u != v]
+    if pairs:
+        g.add_edges_from(draw(st.lists(st.sampled_from(pairs), max_size=16)))
+    return g
+
+
+@settings(max_examples=300, deadline=None)
+@given(g=random_digraphs())
+def test_a_cycle_is_found_exactly_when_there_is_one(g: nx.DiGraph[str]) -> None:
+    multi: nx.MultiDiGraph[str] = nx.MultiDiGraph(g)
+
+    cycle = _find_cycle(multi)
+
+    assert bool(cycle) == (not nx.is_directed_acyclic_graph(g))
+    for u, v in zip(cycle, [*cycle[1:], *cycle[:1]], strict=True):
+        assert g.has_edge(u, v)  # each node leads to the next, the last back to the first
+    assert len(set(cycle)) == len(cycle)
+
+
+def test_a_long_flow_listed_from_its_end_validates_and_orders() -> None:
+    # Nodes (and edges) listed from the end back to the start, and a diamond ladder whose
+    # paths double at every layer: nothing may walk each path, nor restart a search from
+    # each node (networkx's find_cycle is quadratic in this order).
+    flow = Chatflow()
+    previous = flow.add_node("llmChain", category="Chains")
+    chain = [previous]
+    for _ in range(2_000):
+        node = flow.add_node("promptTemplate")
+        chain.append(node)
+        flow.connect(node, previous, "input")
+        previous = node
+    layer = [previous]
+    for _ in range(500):
+        pair = [flow.add_node("chatOpenAI"), flow.add_node("chatOpenAI")]
+        for source in pair:
+            for target in layer:
+                flow.connect(source, target, "input")
+        layer = pair
+
+    flow.validate()
+    order = flow.run_order("llmChain_0")
+
+    assert len(order) == len(flow.nodes)
+    assert order[-1] == "llmChain_0"
+    assert order[:2] == ["chatOpenAI_998", "chatOpenAI_999"]
 
 
 # ---- stop node ------------------------------------------------------------------------------
