@@ -56,18 +56,79 @@ _TOOL_KEYS = (
     ("func", "func"),
 )
 _TEMPLATE_KEYS = frozenset({"description", "usecases", "framework", "categories", "badge"})
+# flowData keys never kept in flow_extra: exported, they would make the export read back as
+# a template or an API record, not as the same flow.
+_NOT_FLOW_EXTRA = _TEMPLATE_KEYS | {"nodes", "edges", "flowData"}
 _AGENT_FLOW_CATEGORY = "Agent Flows"
 _MULTI_AGENT_CATEGORIES = frozenset({"Multi Agents", "Sequential Agents"})
 
 
+MAX_DEPTH = 200
+"""How deeply dicts and lists may nest in what is read: deeper input is refused, so that
+whatever loads can also be exported, copied and serialised (pydantic, ``json``, ``copy``)
+without reaching Python's recursion limit."""
+
+
 def clone(value: Any) -> Any:
-    """Deep-copy JSON-shaped data (dicts and lists); other values are shared."""
+    """Deep-copy JSON-shaped data (dicts and lists) at any depth, without recursion; other
+    values are shared."""
+    return _copy(value, None)
+
+
+def _copy(value: Any, max_depth: int | None) -> Any:
+    """``clone``, refusing data nested deeper than ``max_depth`` (when given).
+
+    :raises _TooDeep: when the data nests deeper than ``max_depth``.
+    """
     kind = type(value)
-    if kind is dict:
-        return {k: clone(v) for k, v in value.items()}
-    if kind is list:
-        return [clone(v) for v in value]
-    return value
+    if kind is not dict and kind is not list:
+        return value
+    top: Any = {} if kind is dict else []
+    pending: list[tuple[Any, Any, int]] = [(value, top, 1)]
+    while pending:
+        source, target, depth = pending.pop()
+        if max_depth is not None and depth > max_depth:
+            raise _TooDeep
+        items = source.items() if type(source) is dict else enumerate(source)
+        is_list = type(target) is list
+        for key, item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                item_copy: Any = {} if kind is dict else []
+                pending.append((item, item_copy, depth + 1))
+                item = item_copy
+            if is_list:
+                target.append(item)
+            else:
+                target[key] = item
+    return top
+
+
+def _deeper_than(value: Any, max_depth: int) -> bool:
+    """Whether dicts and lists nest deeper than ``max_depth`` in ``value`` (no recursion)."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        below: list[Any] = []
+        for item in level:
+            below += [
+                inner
+                for inner in (item.values() if type(item) is dict else item)
+                if type(inner) is dict or type(inner) is list
+            ]
+        level = below
+    return False
+
+
+class _TooDeep(Exception):
+    """Data nests deeper than allowed."""
+
+
+def _too_deep(what: str) -> FlowValidationError:
+    return FlowValidationError(f"{what}: JSON nested too deeply (more than {MAX_DEPTH} levels)")
 
 
 def read_json(source: Source, what: str = "input") -> Any:
@@ -76,13 +137,22 @@ def read_json(source: Source, what: str = "input") -> Any:
     A ``str`` that starts with ``{`` or ``[`` (after white space) is JSON text; any other
     ``str`` is a path.
 
-    :raises FlowValidationError: when the file cannot be read or is not JSON.
+    :raises FlowValidationError: when ``source`` is none of those, the file cannot be read,
+        is not JSON, or nests dicts and lists more than :data:`MAX_DEPTH` levels deep.
     """
     if isinstance(source, Mapping):
-        return clone(dict(source))
+        try:
+            return _copy(dict(source), MAX_DEPTH)
+        except _TooDeep:
+            raise _too_deep(what) from None
     if isinstance(source, bytes) or (isinstance(source, str) and not _names_a_file(source)):
         return _parse_json(source, what)
-    path = Path(source)
+    try:
+        path = Path(source)
+    except TypeError:  # None, a number, a list...: nothing flowkit can read
+        raise FlowValidationError(
+            f"{what} must be a mapping, JSON text, bytes or a path, got {type(source).__name__}"
+        ) from None
     try:
         text = path.read_bytes()
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
@@ -103,11 +173,14 @@ def _parse_json(text: str | bytes, what: str = "input") -> Any:
     :raises FlowValidationError: when it is not JSON or is nested too deeply.
     """
     try:
-        return json.loads(text)
+        parsed = json.loads(text)
     except RecursionError:
         raise FlowValidationError(f"{what}: JSON nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge integers
         raise FlowValidationError(f"{what} is not valid JSON: {exc}") from None
+    if _deeper_than(parsed, MAX_DEPTH):
+        raise _too_deep(what)
+    return parsed
 
 
 def _kind(value: Any) -> str:
@@ -195,7 +268,7 @@ def _chatflow_from_flowise(
         raise FlowValidationError(problems)
     if not is_template:
         fields["flow_extra"] = {
-            k: v for k, v in flow_data.items() if k not in ("nodes", "edges")
+            k: v for k, v in flow_data.items() if k not in _NOT_FLOW_EXTRA
         }
     for key, value in (("id", id), ("name", name), ("type", type)):
         if value is not None:
@@ -350,8 +423,10 @@ def edge_to_flowise(edge: Edge) -> dict[str, Any]:
 def chatflow_to_flowise(flow: Chatflow) -> dict[str, Any]:
     """Return the flow as Flowise's ``flowData``: ``{"nodes": [...], "edges": [...]}``.
 
-    Other ``flowData`` keys the flow was loaded with (``viewport``, ...) follow them. The
-    result is a fresh structure: changing it never changes the flow.
+    Other ``flowData`` keys the flow was loaded with (``viewport``, ...) follow them, except
+    a template's ``description``, ``usecases``, ``framework``, ``categories``, ``badge`` and a
+    nested ``flowData``, which are not read (the export would read back as a template or an
+    API record). The result is a fresh structure: changing it never changes the flow.
     """
     out: dict[str, Any] = {
         "nodes": [node_to_flowise(n) for n in flow.nodes],

@@ -264,7 +264,8 @@ class Chatflow(BaseModel):
         :param edges: the edges, in flow order.
         :param fields: the flow's own fields (``id``, ``name``, ``type``, ...).
         :raises FlowValidationError: listing every duplicate node or edge id and every edge
-            that points to an unknown node; nothing is built then.
+            that points to an unknown node, or naming each invalid flow field (an empty
+            ``id``, ...); nothing is built then.
         """
         node_list = list(nodes)
         edge_list = list(edges)
@@ -284,7 +285,7 @@ class Chatflow(BaseModel):
                     found.append(f"edge {edge.id!r} points to unknown node {end!r}")
         if found:
             raise FlowValidationError(found)
-        flow = cls(**fields)
+        flow = build(cls, fields, "chatflow")
         graph = flow._graph
         for node in node_list:
             graph.add_node(node.id, **{NODE_KEY: node})

@@ -67,7 +67,7 @@ class Tool(BaseModel):
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
                 return []
         return value if isinstance(value, list) else []
 

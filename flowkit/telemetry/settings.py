@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dotenv import dotenv_values, find_dotenv
+from dotenv import find_dotenv
 from dotenv.parser import parse_stream
 
 __all__ = [
@@ -34,6 +36,23 @@ OPT_OUT_VARIABLES: tuple[str, ...] = ("DISABLE_FLOWISE_TELEMETRY", "DO_NOT_TRACK
 _FALSY = frozenset({"", "0", "false", "no", "off"})
 _ASCII_SPACE = " \t\n\r\v\f"
 _SHOWN_CHARS = 40
+#: The largest ``.env`` read (256 KiB, ~3 s of python-dotenv parsing at worst); a bigger
+#: one is not read, and turns telemetry off.
+_MAX_DOTENV_BYTES = 1 << 18
+_OPT_OUT_NAMES = "|".join(OPT_OUT_VARIABLES)
+# An opt-out name anywhere on a line, in any case (Windows and other readers of the same
+# file may not care about case), not as part of a longer name.
+_MENTION = re.compile(rf"(?<![A-Za-z0-9_])(?:{_OPT_OUT_NAMES})(?![A-Za-z0-9_])", re.IGNORECASE)
+# The one way of writing an opt-out that keeps telemetry on: a falsy value, plainly assigned
+# on a line of its own, as every dotenv dialect (and a shell) reads it alike.
+_PLAIN_FALSY = re.compile(
+    rf"[ \t]*(?:export[ \t]+)?(?:{_OPT_OUT_NAMES})[ \t]*=[ \t]*"
+    r"(?P<q>['\"]?)[ \t]*(?i:0|false|no|off)?[ \t]*(?P=q)(?:[ \t]+#.*)?[ \t]*"
+)
+# An opt-out plainly set on a line of its own (any other value, or a bare name).
+_PLAIN_SET = re.compile(
+    rf"[ \t]*(?:export[ \t]+)?(?P<name>{_OPT_OUT_NAMES})(?:[ \t]*=(?P<value>.*)|[ \t]*)"
+)
 
 
 def _opts_out(value: object) -> bool:
@@ -64,17 +83,22 @@ def _as_path(text: str) -> Path:
 
 @dataclass(frozen=True)
 class _DotenvRead:
-    """What reading the ``.env`` file gave: its values, or why it cannot be trusted."""
+    """What reading the ``.env`` file gave: its values, or why it cannot be trusted.
+
+    ``opt_outs`` holds every assignment of an opt-out variable, in file order (a later one
+    never hides an earlier one); ``values`` the last value of each variable.
+    """
 
     path: Path | None = None
     values: Mapping[str, str | None] = field(default_factory=dict)
+    opt_outs: tuple[tuple[str, str | None], ...] = ()
     problem: str | None = None
 
 
 def _locate_dotenv(dotenv_path: str | os.PathLike[str] | None) -> tuple[str | None, str | None]:
     """The ``.env`` to read (or None) and, when the search itself failed, why."""
     if dotenv_path is not None:
-        path = os.fspath(dotenv_path)
+        path = os.fsdecode(os.fspath(dotenv_path))  # bytes too, though typed as str
         return (path if os.path.lexists(path) else None), None
     try:
         found = find_dotenv(usecwd=True)  # from the working directory, never our install folder
@@ -87,32 +111,92 @@ def _read_dotenv(dotenv_path: str | os.PathLike[str] | None) -> _DotenvRead:
     """Read the ``.env`` file; never raises, and reports any doubt about its content."""
     try:
         located, problem = _locate_dotenv(dotenv_path)
+        if located is None:
+            return _DotenvRead(problem=problem)
+        path = Path(located)
     except Exception as exc:  # an unusable explicit path (bad type, NUL byte, ...)
         return _DotenvRead(problem=f"unusable .env path ({type(exc).__name__}: {exc})")
-    if located is None:
-        return _DotenvRead(problem=problem)
-    path = Path(located)
     try:
-        # Decoded as a whole (a BOM must not hide the first key): the incremental text reader
-        # silently drops a truncated BOM, which would read a broken file as empty.
-        with open(located, "rb") as stream:
-            text = stream.read().decode("utf-8-sig")
-        if "\x00" in text:
-            raise ValueError("it contains NUL bytes")
-        bad_lines = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
-        # interpolate=False: values are taken literally, as Flowise's (Node) dotenv does, and
-        # "${X}" can never resolve an opt-out to empty from some other environment.
-        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+        text = _dotenv_text(located)
+        bindings = list(parse_stream(io.StringIO(text)))
     except Exception as exc:
         return _DotenvRead(
             path=path, problem=f"unreadable .env file {path} ({type(exc).__name__}: {exc})"
         )
+    # Values are taken literally (no interpolation), as Flowise's (Node) dotenv does, so
+    # "${X}" can never resolve an opt-out to empty from some other environment.
+    values = {b.key: b.value for b in bindings if b.key is not None}
+    bad_lines = [b.original.line for b in bindings if b.error]
+    # Lines other readers may see: checked only in a file python-dotenv could read at all.
+    set_on_lines, unclear = _scan_opt_out_lines(text) if not bad_lines else ([], [])
+    opt_outs = tuple(
+        (b.key, b.value) for b in bindings if b.key is not None and b.key in OPT_OUT_VARIABLES
+    ) + tuple(set_on_lines)
+    problem = None
     if bad_lines:
         lines = ", ".join(str(n) for n in bad_lines[:5])
-        return _DotenvRead(
-            path=path, values=values, problem=f"unparseable .env file {path} (line {lines})"
+        problem = f"unparseable .env file {path} (line {lines})"
+    elif unclear:
+        lines = ", ".join(str(n) for n in unclear[:5])
+        problem = (
+            f"unclear opt-out in .env file {path} (line {lines}): set "
+            f"{' or '.join(OPT_OUT_VARIABLES)} as NAME=value on a line of its own"
         )
-    return _DotenvRead(path=path, values=values)
+    return _DotenvRead(path=path, values=values, opt_outs=opt_outs, problem=problem)
+
+
+def _dotenv_text(located: str) -> str:
+    """The text of the ``.env`` file, BOM removed.
+
+    :raises Exception: when it is not a regular file (a FIFO would block, a device never
+        end), is larger than ``_MAX_DOTENV_BYTES``, is not UTF-8 or holds a NUL byte.
+    """
+    with open(located, "rb", opener=_open_without_blocking) as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise ValueError("it is not a regular file")
+        data = stream.read(_MAX_DOTENV_BYTES + 1)
+    if len(data) > _MAX_DOTENV_BYTES:
+        raise ValueError(f"it is larger than {_MAX_DOTENV_BYTES} bytes")
+    # Decoded as a whole (a BOM must not hide the first key): the incremental text reader
+    # silently drops a truncated BOM, which would read a broken file as empty.
+    text = data.decode("utf-8-sig")
+    if "\x00" in text:
+        raise ValueError("it contains NUL bytes")
+    return text
+
+
+def _open_without_blocking(file: str, flags: int) -> int:
+    """``os.open`` that returns at once for a FIFO with no writer (checked, then refused)."""
+    return os.open(file, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _scan_opt_out_lines(text: str) -> tuple[list[tuple[str, str | None]], list[int]]:
+    """Find the opt-outs other readers of the file could see and python-dotenv may not.
+
+    Node's dotenv, Docker or a shell may take for an opt-out a line python-dotenv reads as
+    part of a quoted multi-line value, as another key (``"DO_NOT_TRACK"=1``,
+    ``do_not_track=1``), or not at all (``DO_NOT_TRACK: 1``, ``A= DO_NOT_TRACK=1``). So every
+    line that names an opt-out variable, in any case, is checked; comment lines are skipped,
+    and lines are split at every line break Python knows (``\\u2028``, ``\\x85``, ...), more
+    than python-dotenv does, so that no reader's line can hide inside another's.
+
+    :returns: the opt-outs plainly set with a value that is not falsy (or none), as
+        ``(name, value)``; and the numbers (1-based) of the lines naming an opt-out in any
+        other way than that or a plainly assigned falsy value.
+    """
+    set_on_lines: list[tuple[str, str | None]] = []
+    unclear: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not _MENTION.search(line) or line.lstrip().startswith("#"):
+            continue
+        if _PLAIN_FALSY.fullmatch(line):
+            continue
+        plain = _PLAIN_SET.fullmatch(line)
+        if plain and _opts_out(plain["value"]):
+            set_on_lines.append((plain["name"], plain["value"]))
+        else:
+            unclear.append(number)
+    return set_on_lines, unclear
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +251,15 @@ class TelemetrySettings:
         Telemetry is off when ``DISABLE_FLOWISE_TELEMETRY`` or ``DO_NOT_TRACK``, in the
         environment *or* in the ``.env`` file, has any value but empty, ``0``, ``false``,
         ``no`` or ``off`` (any case, surrounding whitespace ignored); a bare key in ``.env``
-        counts as set. Neither source can undo the other's opt-out. A ``.env`` that exists but
-        cannot be read or parsed turns telemetry off too, with one warning on the
-        ``flowkit.telemetry`` logger. For every other variable the environment wins over
-        ``.env``, and empty values count as unset.
+        counts as set. Neither source can undo the other's opt-out, nor can a later line of
+        ``.env`` undo an earlier one. A ``.env`` that exists but cannot be read or parsed
+        (not a regular file, over 256 KiB, not UTF-8, a bad line) turns telemetry off too,
+        with one warning on the ``flowkit.telemetry`` logger; so does one that names an
+        opt-out variable, in any case, other than in a comment or as ``NAME=value`` on a line
+        of its own (``"DO_NOT_TRACK"=1``, ``do_not_track=1``, ``DO_NOT_TRACK: 1``, a line
+        inside a quoted value), since another reader of the file may take it for an opt-out.
+        For every other variable the environment wins over ``.env``, and empty values count
+        as unset.
 
         :param environ: the environment to read; ``os.environ`` when None.
         :param dotenv_path: an explicit ``.env`` file; None searches from the working directory.
@@ -191,6 +280,10 @@ class TelemetrySettings:
             for name in OPT_OUT_VARIABLES:
                 if disabled_by is None and name in values and _opts_out(values[name]):
                     disabled_by = f"{_show(name, values[name])} {where}"
+        for name in OPT_OUT_VARIABLES:  # every assignment in .env, not only the last one
+            for key, value in dotenv.opt_outs:
+                if disabled_by is None and key == name and _opts_out(value):
+                    disabled_by = f"{_show(name, value)} in {dotenv.path}"
         if disabled_by is None and dotenv.problem is not None:
             disabled_by = dotenv.problem
 
