@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit fuzz soak bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,22 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Longer runs of what `make test` runs with short budgets.
+fuzz: $(VENV)/.installed-dev
+	FLOWKIT_FUZZ_PROFILE=fuzz-long $(BIN)/pytest tests/fuzz -q
+
+soak: $(VENV)/.installed-dev
+	FLOWKIT_SOAK_SECONDS=60 $(BIN)/pytest tests/soak -q -s
+
+# The benchmarks print ratios measured side by side in one run (docs/performance.md).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/telemetry_vs_posthog.py
+	$(BIN)/python benchmarks/scaling.py
+
+# Regenerate the events tables in docs/telemetry.md and docs/telemetry.es.md.
+docs: $(VENV)/.installed
+	$(BIN)/python docs/generate.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

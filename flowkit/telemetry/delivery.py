@@ -10,6 +10,8 @@ outbox file that the next process sends first.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import itertools
 import json
 import logging
 import os
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from flowkit.errors import DeliveryError
 from flowkit.telemetry.envelope import TelemetryEvent, encode_events
@@ -103,6 +105,9 @@ class Delivery:
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._lock = threading.Lock()
+        # Held while records move from the queue to ``_taken``, so that ``_taken`` plus the
+        # queue's length, read under it, counts every record exactly once.
+        self._moving = threading.Lock()
         self._thread: threading.Thread | None = None
         self._sink: Sink | None = None
         self._taken = self._delivered = self._failed = self._dropped = 0
@@ -166,10 +171,11 @@ class Delivery:
     @property
     def stats(self) -> TelemetryStats:
         """The counters now."""
-        queued = len(self._queue)
+        with self._moving:
+            taken, queued = self._taken, len(self._queue)
         inflight = len(self._inflight) or len(self._inflight_records)
         return TelemetryStats(
-            enqueued=self._taken + queued,
+            enqueued=taken + queued,
             delivered=self._delivered,
             dropped=self._dropped,
             failed=self._failed,
@@ -190,7 +196,8 @@ class Delivery:
         :param timeout: seconds to wait at most (None: as long as it takes).
         :returns: True when all of it was delivered; False on timeout or when some failed.
         """
-        target = self._taken + len(self._queue)
+        with self._moving:
+            target = self._taken + len(self._queue)
         failed_before = self._own_failed
         if self._thread is None:
             return not self._queue and self._own_failed == failed_before
@@ -262,9 +269,10 @@ class Delivery:
         queue = self._queue
         records = []
         popleft = queue.popleft
-        for _ in range(min(limit, len(queue))):
-            self._taken += 1  # counted before it leaves the queue: flush never undercounts
-            records.append(popleft())
+        with self._moving:
+            for _ in range(min(limit, len(queue))):
+                records.append(popleft())
+            self._taken += len(records)
         self._inflight_records = records
         return records
 
@@ -303,7 +311,7 @@ class Delivery:
             self._sink.send(events)
         except Exception as exc:
             self._settle(len(events), failed=True, own=True)
-            logger.warning("telemetry batch of %d events not delivered: %s", len(events), exc)
+            logger.warning("telemetry batch of %d events not delivered: %s", len(events), str(exc))
         else:
             self._settle(len(events), failed=False, own=True)
         self._inflight = []
@@ -331,13 +339,16 @@ class Delivery:
                 delay = self._backoff(attempt)
                 if exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
-                logger.info("telemetry delivery failed (%s); retrying in %.2fs", exc, delay)
+                # str(exc), here and below: a log record keeps its arguments, and a handler
+                # that keeps records (pytest's capture, a MemoryHandler) would keep the
+                # exception's traceback and, through its frames, the batch and its body.
+                logger.info("telemetry delivery failed (%s); retrying in %.2fs", str(exc), delay)
             except Exception as exc:  # a sink that failed in its own way: retried as well
                 delay = self._backoff(attempt)
                 logger.warning(
                     "telemetry sink failed (%s: %s); retrying in %.2fs",
                     type(exc).__name__,
-                    exc,
+                    str(exc),
                     delay,
                     exc_info=attempt == 0,
                 )
@@ -350,7 +361,9 @@ class Delivery:
 
     def _give_up(self, events: list[TelemetryEvent], exc: BaseException, *, own: bool) -> None:
         self._settle(len(events), failed=True, own=own)
-        logger.warning("telemetry batch of %d events refused for good: %s", len(events), exc)
+        logger.warning(
+            "telemetry batch of %d events refused for good: %s", len(events), str(exc)
+        )
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.max_backoff, 0.1 * 2.0 ** min(attempt, 30))
@@ -359,26 +372,41 @@ class Delivery:
     # ---- the outbox -----------------------------------------------------------------------
 
     def _save_outbox(self) -> None:
-        """Append what is in flight and still queued to the outbox (at shutdown/exit)."""
+        """Append what is in flight and still queued to the outbox (at shutdown/exit).
+
+        Built, encoded and written a batch at a time: a full queue costs about one batch
+        of memory more, not a copy of every event and of the whole file's text.
+        """
         if self._outbox is None:
             return
         try:
-            events = list(self._inflight)
+            inflight = list(self._inflight)
             records = [*self._inflight_records, *self._pop(len(self._queue))]
-            if records:
-                events.extend(self._build(records))
             self._inflight = []
-            if not events:
-                return
-            self._outbox.parent.mkdir(parents=True, exist_ok=True)
-            lines = "".join(line + "\n" for line in encode_events(events, "wire"))
-            with open(self._outbox, "a", encoding="utf-8", errors="backslashreplace") as fh:
-                fh.write(lines)
-            logger.warning(
-                "%d telemetry events not delivered; kept in %s for the next run",
-                len(events),
-                self._outbox,
+            step = self.batch_size
+            batches = itertools.chain(
+                (inflight[i : i + step] for i in range(0, len(inflight), step)),
+                (self._build(records[i : i + step]) for i in range(0, len(records), step)),
             )
+            saved = 0
+            with contextlib.ExitStack() as stack:
+                file: TextIO | None = None
+                for events in batches:
+                    if not events:
+                        continue
+                    if file is None:  # no file at all when nothing is left to keep
+                        self._outbox.parent.mkdir(parents=True, exist_ok=True)
+                        file = stack.enter_context(
+                            open(self._outbox, "a", encoding="utf-8", errors="backslashreplace")
+                        )
+                    file.write("".join(line + "\n" for line in encode_events(events, "wire")))
+                    saved += len(events)
+            if saved:
+                logger.warning(
+                    "%d telemetry events not delivered; kept in %s for the next run",
+                    saved,
+                    self._outbox,
+                )
         except Exception:
             logger.exception("could not write the telemetry outbox")
 
@@ -447,8 +475,18 @@ def _register_exit_flush(delivery: Delivery) -> None:
     with _exit_lock:
         _live.add(delivery)
         if not _exit_registered:
+            # At exit, weakref.finalize calls the pending finalizers from one atexit hook,
+            # registered when the process makes its first finalizer; urllib3 empties a
+            # connection pool that way, which would leave the PostHog sink no connection
+            # for the exit flush. Making a finalizer first registers that hook before ours,
+            # and atexit runs the last registered first: the flush comes before it.
+            weakref.finalize(_flush_all_at_exit, _no_op).atexit = False
             atexit.register(_flush_all_at_exit)
             _exit_registered = True
+
+
+def _no_op() -> None:
+    """Nothing: the callback of the finalizer that orders the exit hooks."""
 
 
 def _flush_all_at_exit() -> None:

@@ -1,0 +1,1 @@
+"""Soak tests: long runs under faults (marked ``slow``; short in ``make test``)."""
