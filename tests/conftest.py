@@ -7,9 +7,12 @@ skipped, with the reason, when the folder is absent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from flowkit import signals
 
 MARKETPLACE = Path(__file__).resolve().parents[1].parent / "shared" / "flowise-marketplace"
 """Where the Flowise marketplace exports are, when they are there at all."""
@@ -93,3 +96,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(None, id=f"no-{kind}", marks=pytest.mark.skip(reason=MARKETPLACE_ABSENT))
         ]
         metafunc.parametrize(argument, params)
+
+
+@pytest.fixture
+def no_receiver_left_behind() -> Iterator[None]:
+    """Fail a test that leaves a receiver connected to any flowkit signal (use it with
+    ``pytestmark = pytest.mark.usefixtures("no_receiver_left_behind")``)."""
+    before = {s.name: set(s.receivers) for s in signals.SIGNALS}
+    yield
+    after = {s.name: set(s.receivers) for s in signals.SIGNALS}
+    assert after == before, "a receiver was left connected"

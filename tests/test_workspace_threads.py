@@ -47,13 +47,7 @@ QUESTIONS = [
 T = TypeVar("T")
 
 
-@pytest.fixture(autouse=True)
-def no_receiver_left_behind() -> Iterator[None]:
-    """Fail a test that leaves a receiver connected to any flowkit signal."""
-    before = {s.name: set(s.receivers) for s in signals.SIGNALS}
-    yield
-    after = {s.name: set(s.receivers) for s in signals.SIGNALS}
-    assert after == before, "a receiver was left connected"
+pytestmark = pytest.mark.usefixtures("no_receiver_left_behind")
 
 
 class Recorder:
