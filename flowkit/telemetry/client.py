@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from flowkit import signals
 from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.telemetry.anonymize import GraphSnapshots
-from flowkit.telemetry.delivery import Delivery, Record, TelemetryStats
+from flowkit.telemetry.delivery import Delivery, Record, TelemetryStats, has_outbox
 from flowkit.telemetry.envelope import TelemetryEvent
 from flowkit.telemetry.events import FlowGraph
 from flowkit.telemetry.identity import load_or_create_instance_id, peek_instance_id
@@ -148,7 +148,7 @@ class Telemetry:
                 signal.connect(receiver, weak=False)
             self._connected = True
             try:
-                if self.settings.outbox_path.exists():  # an earlier run left events
+                if has_outbox(self.settings.outbox_path):  # an earlier run left events
                     self._delivery.start()
             except Exception:
                 logger.exception("telemetry could not check its outbox")

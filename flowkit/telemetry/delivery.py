@@ -30,7 +30,7 @@ from flowkit.errors import DeliveryError
 from flowkit.telemetry.envelope import TelemetryEvent, encode_events
 from flowkit.telemetry.sinks import Sink
 
-__all__ = ["Delivery", "Record", "TelemetryStats"]
+__all__ = ["Delivery", "Record", "TelemetryStats", "has_outbox"]
 
 logger = logging.getLogger("flowkit.telemetry")
 
@@ -411,17 +411,16 @@ class Delivery:
             logger.exception("could not write the telemetry outbox")
 
     def _send_outbox(self) -> None:
-        """Send what an earlier process left in the outbox, before anything new."""
+        """Send what earlier processes left in the outbox, before anything new: the outbox
+        itself, and any outbox a process claimed but died while sending."""
         outbox = self._outbox
         if outbox is None:
             return
-        claimed = outbox.with_name(f"{outbox.name}.{os.getpid()}.sending")
+        claimed = _claim_outboxes(outbox)
+        if not claimed:
+            return  # the common case
         try:
-            os.replace(outbox, claimed)
-        except OSError:
-            return  # no outbox (the common case), or another process took it
-        try:
-            events = _read_outbox(claimed)
+            events = [event for path in claimed for event in _read_outbox(path)]
             for start in range(0, len(events), self.batch_size):
                 # All that is left stays in flight, so a shutdown at any moment keeps it for
                 # the next process (at worst a batch is sent twice; its uuids dedupe it).
@@ -435,9 +434,62 @@ class Delivery:
                     break
             else:
                 self._inflight = []
-            claimed.unlink()
+            for path in claimed:
+                path.unlink()
         except Exception:
-            logger.exception("could not send the telemetry outbox %s", claimed)
+            logger.exception("could not send the telemetry outbox %s", claimed[0])
+
+
+_SENDING = ".sending"
+
+
+def _claimed_by(outbox: Path, path: Path) -> int | None:
+    """The pid in ``<outbox>.<pid>[.<n>].sending``, or None for any other name."""
+    middle = path.name[len(outbox.name) + 1 : -len(_SENDING)]
+    pid = middle.split(".", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process, or we cannot tell: leave its file alone
+    return True
+
+
+def _orphans(outbox: Path) -> list[Path]:
+    """Outboxes claimed by processes that died before they finished sending them."""
+    found = []
+    for path in sorted(outbox.parent.glob(f"{outbox.name}.*{_SENDING}")):
+        pid = _claimed_by(outbox, path)
+        if pid is not None and pid != os.getpid() and not _alive(pid):
+            found.append(path)
+    return found
+
+
+def has_outbox(outbox: Path) -> bool:
+    """Whether an earlier process left events to send: the outbox, or an orphaned claim."""
+    return outbox.exists() or bool(_orphans(outbox))
+
+
+def _claim_outboxes(outbox: Path) -> list[Path]:
+    """Rename the outbox and every orphaned claim to names of this process, atomically, so
+    that no other process sends them too; return the claimed files, oldest first."""
+    pid = os.getpid()
+    claimed = []
+    for n, orphan in enumerate(_orphans(outbox)):
+        mine = outbox.with_name(f"{outbox.name}.{pid}.{n}{_SENDING}")
+        with contextlib.suppress(OSError):  # another process took it first
+            os.replace(orphan, mine)
+            claimed.append(mine)
+    mine = outbox.with_name(f"{outbox.name}.{pid}{_SENDING}")
+    with contextlib.suppress(OSError):  # no outbox, or another process took it
+        os.replace(outbox, mine)
+        claimed.append(mine)
+    return claimed
 
 
 def _read_outbox(path: Path) -> list[TelemetryEvent]:

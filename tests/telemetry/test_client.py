@@ -7,6 +7,9 @@ import dataclasses
 import gc
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +33,7 @@ from flowkit.telemetry import (
     install,
     installed,
 )
+from flowkit.telemetry.envelope import encode_events
 from flowkit.workspace import Workspace
 
 Make = Callable[..., Telemetry]
@@ -473,6 +477,52 @@ def test_connect_sends_an_earlier_outbox_without_waiting_for_an_event(
         time.sleep(0.01)
     assert chat_ids(sink.events) == ["left-behind"]
     assert not settings.outbox_path.exists()
+
+
+def _left_behind_by(pid: int, settings: TelemetrySettings, chat_id: str) -> Path:
+    """An outbox that process ``pid`` claimed and never finished sending."""
+    stranded = MemorySink()
+    writer = Telemetry(stranded, settings, synchronous=True).connect()
+    send_prediction(retrieval_demo_flow("x"), chat_id)
+    writer.shutdown(timeout=1.0)
+    outbox = settings.outbox_path
+    path = outbox.with_name(f"{outbox.name}.{pid}.sending")
+    path.write_text("".join(line + "\n" for line in encode_events(stranded.events, "wire")))
+    return path
+
+
+def test_an_outbox_claimed_by_a_process_that_died_is_sent_by_the_next(
+    make: Make, settings: TelemetrySettings
+) -> None:
+    dead_pid = int(  # a process that has exited by the time check_output returns
+        subprocess.check_output([sys.executable, "-c", "import os; print(os.getpid())"], timeout=30)
+    )
+    orphan = _left_behind_by(dead_pid, settings, "orphaned")
+
+    sink = MemorySink()
+    client = make(sink).connect()  # no event of its own: connect starts the delivery
+
+    deadline = time.monotonic() + 5
+    while not sink.events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.flush(5.0) is True
+    assert chat_ids(sink.events) == ["orphaned"]
+    assert not orphan.exists()
+    assert not list(settings.home.glob("outbox.jsonl*"))
+
+
+def test_an_outbox_claimed_by_a_live_process_is_left_alone(
+    make: Make, settings: TelemetrySettings
+) -> None:
+    claim = _left_behind_by(os.getppid(), settings, "still being sent")
+
+    sink = MemorySink()
+    client = make(sink).connect()
+    send_prediction(retrieval_demo_flow("y"), "own")
+
+    assert client.flush(5.0) is True
+    assert chat_ids(sink.events) == ["own"]
+    assert claim.exists()
 
 
 def test_synchronous_sink_failure_never_raises(make: Make, flow: Chatflow) -> None:
