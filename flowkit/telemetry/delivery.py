@@ -204,7 +204,8 @@ class Delivery:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._idle:
             while self._settled < target:
-                if not self._thread.is_alive():
+                # Stopped for good (a thread that has not started yet has no ident).
+                if self._thread.ident is not None and not self._thread.is_alive():
                     return False
                 self._wake.set()
                 remaining = None if deadline is None else deadline - time.monotonic()

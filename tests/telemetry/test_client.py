@@ -820,3 +820,23 @@ def test_assistant_event_goes_through_the_thread(make: Make) -> None:
 
     assert client.flush(5.0)
     assert sink.events[0].properties == {"version": client.version, "assistantId": assistant.id}
+
+
+def test_flush_waits_for_a_delivery_thread_that_has_not_started_yet(
+    settings: TelemetrySettings,
+) -> None:
+    sink = MemorySink()
+    client = Telemetry(sink, settings, flush_interval=0.01)
+    delivery = client._delivery
+    assert delivery is not None
+    delivery._queue.append(("assistant_created", {"assistant_id": "a-1"}, None, time.time()))
+    thread = threading.Thread(target=delivery._run, name="flowkit-telemetry", daemon=True)
+    delivery._thread = thread  # assigned, not started: the instant inside Delivery._start
+    starter = threading.Timer(0.1, thread.start)
+    starter.start()
+    try:
+        assert delivery.flush(5.0) is True
+        assert [e.properties["assistantId"] for e in sink.events] == ["a-1"]
+    finally:
+        starter.join(5)
+        client.shutdown(timeout=1.0)
