@@ -9,8 +9,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +22,6 @@ from flowkit.telemetry import (
     GraphSnapshots,
     MemorySink,
     Telemetry,
-    TelemetrySettings,
     flow_graph,
     pseudonym,
 )
@@ -36,19 +33,6 @@ component_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,30}", fullmatch=True)
 
 user_ids = st.text(min_size=1, max_size=40).map(lambda text: f"SECRET {text}")
 """Node ids that do not follow ``<name>_<n>`` and may carry user text."""
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    return MemorySink()
-
-
-@pytest.fixture
-def telemetry(sink: MemorySink, flowkit_home: Path) -> Iterator[Telemetry]:
-    client = Telemetry(sink=sink, settings=TelemetrySettings(home=flowkit_home), synchronous=True)
-    client.connect()
-    yield client
-    client.shutdown()
 
 
 def send_prediction(flow: Chatflow) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,19 +62,6 @@ DEMO_GRAPH = {
     ],
 }
 """What Flowise sends as ``flowGraph`` for :func:`retrieval_demo_flow`."""
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    return MemorySink()
-
-
-@pytest.fixture
-def telemetry(sink: MemorySink, flowkit_home: Path) -> Iterator[Telemetry]:
-    client = Telemetry(sink=sink, settings=TelemetrySettings(home=flowkit_home), synchronous=True)
-    client.connect()
-    yield client
-    client.shutdown()
 
 
 def run_all_five(workspace: Workspace) -> tuple[Chatflow, Tool, Assistant]:
