@@ -7,62 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flowise_data import flowise_edge, flowise_node
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowkit import Chatflow, FlowType, FlowValidationError, Tool
 
 
-def flowise_node(node_id: str, name: str, category: str, **inputs: Any) -> dict[str, Any]:
-    """A node laid out as the Flowise UI saves it (keys in Flowise's order)."""
-    return {
-        "width": 300,
-        "height": 480,
-        "id": node_id,
-        "position": {"x": 100.5, "y": -20},
-        "type": "customNode",
-        "data": {
-            "id": node_id,
-            "label": name.title(),
-            "version": 2,
-            "name": name,
-            "type": name.title(),
-            "baseClasses": [name.title(), "Runnable"],
-            "category": category,
-            "description": "",
-            "inputParams": [],
-            "inputAnchors": [],
-            "inputs": dict(inputs),
-            "outputAnchors": [],
-            "outputs": {},
-            "selected": False,
-        },
-        "selected": False,
-        "positionAbsolute": {"x": 100.5, "y": -20},
-        "dragging": False,
-    }
-
-
-def flowise_edge(source: str, target: str, target_input: str) -> dict[str, Any]:
-    source_handle = f"{source}-output-{source.rsplit('_', 1)[0]}-Output"
-    target_handle = f"{target}-input-{target_input}-Input"
-    return {
-        "source": source,
-        "sourceHandle": source_handle,
-        "target": target,
-        "targetHandle": target_handle,
-        "type": "buttonedge",
-        "id": f"{source}-{source_handle}-{target}-{target_handle}",
-        "data": {"label": ""},
-    }
-
-
 def flow_data() -> dict[str, Any]:
     """A small Flowise ``flowData``: a chat model feeding a chain, and a viewport."""
     return {
         "nodes": [
-            flowise_node("chatOpenAI_0", "chatOpenAI", "Chat Models", temperature=0.9),
-            flowise_node("llmChain_0", "llmChain", "Chains", model="{{chatOpenAI_0.instance}}"),
+            flowise_node("chatOpenAI_0", "chatOpenAI", "Chat Models", inputs={"temperature": 0.9}),
+            flowise_node(
+                "llmChain_0", "llmChain", "Chains", inputs={"model": "{{chatOpenAI_0.instance}}"}
+            ),
         ],
         "edges": [flowise_edge("chatOpenAI_0", "llmChain_0", "model")],
         "viewport": {"x": 10, "y": 20, "zoom": 0.75},
