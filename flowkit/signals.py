@@ -1,4 +1,4 @@
-"""The five signals flowkit's operations send, on one ``blinker.Namespace``.
+"""The signals flowkit's operations send, on one ``blinker.Namespace``.
 
 Each signal's sender is the entity the operation acted on (the :class:`~flowkit.Chatflow`,
 :class:`~flowkit.Tool` or :class:`~flowkit.Assistant`); everything else comes as keyword
@@ -8,17 +8,22 @@ them::
     from flowkit import signals
 
     @signals.prediction_sent.connect
-    def on_prediction(flow, *, question, result, **kwargs):
-        print(flow.name, question, result.text)
+    def on_prediction(flow, *, question, result, duration, **kwargs):
+        print(flow.name, question, result.text, f"{duration * 1000:.1f} ms")
 
 ``connect(receiver, sender=flow)`` limits a receiver to one flow, and blinker's
 ``connected_to`` suits tests. blinker holds receivers weakly by default: pass
 ``weak=False`` for a lambda or a function defined inside another.
 
-A signal fires only after its operation succeeded, once per operation. The workspace sends
-through :func:`send` (or :func:`send_async`), which runs every receiver even when one
-raises: a failing receiver is logged with its name and traceback on the ``flowkit.signals``
-logger and the operation still succeeds (a strict workspace re-raises instead).
+Every operation ends with exactly one signal: its success signal once it succeeded, or
+:data:`operation_failed` when it raised (sent after the error is known, before it is
+raised; the caller gets the error unchanged). Every one carries ``workspace`` and
+``duration`` (seconds, a float, measured around the backend's work).
+
+The workspace sends through :func:`send` (or :func:`send_async`), which runs every receiver
+even when one raises: a failing receiver is logged with its name and traceback on the
+``flowkit.signals`` logger and the operation still succeeds (a strict workspace re-raises
+instead).
 """
 
 from __future__ import annotations
@@ -34,14 +39,23 @@ from blinker import NamedSignal, Namespace, Signal
 from flowkit.errors import FlowkitError
 
 __all__ = [
+    "ALL_SIGNALS",
+    "OPERATIONS",
     "SIGNALS",
     "assistant_created",
+    "assistant_deleted",
+    "assistant_updated",
     "chatflow_created",
+    "chatflow_deleted",
+    "chatflow_updated",
+    "operation_failed",
     "namespace",
     "prediction_sent",
     "send",
     "send_async",
     "tool_created",
+    "tool_deleted",
+    "tool_updated",
     "vector_upserted",
 ]
 
@@ -54,8 +68,29 @@ chatflow_created: NamedSignal = namespace.signal(
     "chatflow_created",
     doc="""Sent when a chatflow is saved for the first time (``Workspace.create_chatflow``).
 
-    :sender: the saved :class:`~flowkit.Chatflow`.
-    :param workspace: the :class:`~flowkit.Workspace` that saved it.
+    :sender: the saved :class:`~flowkit.Chatflow` (on a Flowise server: a new object carrying
+        the id the server gave it).
+    :param workspace: the workspace that saved it.
+    :param duration: ``float``, seconds the operation took.
+    """,
+)
+chatflow_updated: NamedSignal = namespace.signal(
+    "chatflow_updated",
+    doc="""Sent when a saved chatflow was replaced (``Workspace.update_chatflow``, or a
+    workspace's ``restore_chatflow``).
+
+    :sender: the chatflow as saved now.
+    :param workspace: the workspace.
+    :param duration: ``float``, seconds.
+    """,
+)
+chatflow_deleted: NamedSignal = namespace.signal(
+    "chatflow_deleted",
+    doc="""Sent when a chatflow was deleted (``Workspace.delete_chatflow``).
+
+    :sender: the chatflow as it was before it was deleted.
+    :param workspace: the workspace.
+    :param duration: ``float``, seconds.
     """,
 )
 tool_created: NamedSignal = namespace.signal(
@@ -63,7 +98,26 @@ tool_created: NamedSignal = namespace.signal(
     doc="""Sent when a tool is saved for the first time (``Workspace.create_tool``).
 
     :sender: the saved :class:`~flowkit.Tool`.
-    :param workspace: the :class:`~flowkit.Workspace` that saved it.
+    :param workspace: the workspace that saved it.
+    :param duration: ``float``, seconds.
+    """,
+)
+tool_updated: NamedSignal = namespace.signal(
+    "tool_updated",
+    doc="""Sent when a saved tool was replaced (``Workspace.update_tool``).
+
+    :sender: the tool as saved now.
+    :param workspace: the workspace.
+    :param duration: ``float``, seconds.
+    """,
+)
+tool_deleted: NamedSignal = namespace.signal(
+    "tool_deleted",
+    doc="""Sent when a tool was deleted (``Workspace.delete_tool``).
+
+    :sender: the tool as it was before it was deleted.
+    :param workspace: the workspace.
+    :param duration: ``float``, seconds.
     """,
 )
 assistant_created: NamedSignal = namespace.signal(
@@ -71,31 +125,72 @@ assistant_created: NamedSignal = namespace.signal(
     doc="""Sent when an assistant is saved for the first time (``Workspace.create_assistant``).
 
     :sender: the saved :class:`~flowkit.Assistant`.
-    :param workspace: the :class:`~flowkit.Workspace` that saved it.
+    :param workspace: the workspace that saved it.
+    :param duration: ``float``, seconds.
+    """,
+)
+assistant_updated: NamedSignal = namespace.signal(
+    "assistant_updated",
+    doc="""Sent when a saved assistant was replaced (``Workspace.update_assistant``).
+
+    :sender: the assistant as saved now.
+    :param workspace: the workspace.
+    :param duration: ``float``, seconds.
+    """,
+)
+assistant_deleted: NamedSignal = namespace.signal(
+    "assistant_deleted",
+    doc="""Sent when an assistant was deleted (``Workspace.delete_assistant``).
+
+    :sender: the assistant as it was before it was deleted.
+    :param workspace: the workspace.
+    :param duration: ``float``, seconds.
     """,
 )
 vector_upserted: NamedSignal = namespace.signal(
     "vector_upserted",
     doc="""Sent when documents were upserted through a chatflow's vector store
-    (``Workspace.upsert_vector`` / ``aupsert_vector``).
+    (``Workspace.upsert_vector``).
 
     :sender: the :class:`~flowkit.Chatflow`.
-    :param workspace: the :class:`~flowkit.Workspace`.
+    :param workspace: the workspace.
     :param stop_node_id: ``str``, the vector-store node the upsert stopped at.
     :param chat_type: :class:`~flowkit.ChatType`, ``INTERNAL`` or ``EXTERNAL``.
     :param result: the :class:`~flowkit.UpsertResult`.
+    :param duration: ``float``, seconds.
     """,
 )
 prediction_sent: NamedSignal = namespace.signal(
     "prediction_sent",
-    doc="""Sent when a chatflow answered a question (``Workspace.predict`` / ``apredict``).
+    doc="""Sent when a chatflow answered a question (``Workspace.predict``, or a
+    ``Workspace.stream`` that ended without an error).
 
     :sender: the :class:`~flowkit.Chatflow`.
-    :param workspace: the :class:`~flowkit.Workspace`.
+    :param workspace: the workspace.
     :param chat_id: ``str``, the conversation id.
     :param chat_type: :class:`~flowkit.ChatType`, ``INTERNAL`` or ``EXTERNAL``.
     :param question: ``str``, the question asked.
     :param result: the :class:`~flowkit.Prediction` (answer text, source documents).
+    :param duration: ``float``, seconds.
+    """,
+)
+operation_failed: NamedSignal = namespace.signal(
+    "operation_failed",
+    doc="""Sent when any workspace operation raised, instead of its success signal.
+
+    Sent once the error is known and before it is raised to the caller, who gets it
+    unchanged. Carries the error's type, never its message (a message can hold user data).
+
+    :sender: what the operation was given: the entity, or the id when only an id was given.
+    :param workspace: the workspace.
+    :param operation: ``str``, one of :data:`OPERATIONS` (``"create_chatflow"``,
+        ``"predict"``, ...).
+    :param error_type: ``str``, the exception's class name (``"NotFoundError"``).
+    :param duration: ``float``, seconds until the error.
+    :param chat_type: :class:`~flowkit.ChatType` or ``None``: for ``upsert_vector`` and
+        ``predict``, where the request came from; ``None`` for the others.
+    :param flow_type: :class:`~flowkit.FlowType` or ``None``: the flow's type when the sender
+        is (or was found to be) a chatflow.
     """,
 )
 
@@ -106,7 +201,38 @@ SIGNALS: tuple[NamedSignal, ...] = (
     vector_upserted,
     prediction_sent,
 )
-"""The five signals, in the contract's order."""
+"""The five signals Flowise's telemetry has events for, in the contract's order."""
+
+ALL_SIGNALS: tuple[NamedSignal, ...] = (
+    chatflow_created,
+    chatflow_updated,
+    chatflow_deleted,
+    tool_created,
+    tool_updated,
+    tool_deleted,
+    assistant_created,
+    assistant_updated,
+    assistant_deleted,
+    vector_upserted,
+    prediction_sent,
+    operation_failed,
+)
+"""Every signal flowkit sends."""
+
+OPERATIONS: tuple[str, ...] = (
+    "create_chatflow",
+    "update_chatflow",
+    "delete_chatflow",
+    "create_tool",
+    "update_tool",
+    "delete_tool",
+    "create_assistant",
+    "update_assistant",
+    "delete_assistant",
+    "upsert_vector",
+    "predict",
+)
+"""The operations' names as :data:`operation_failed` and metrics spell them."""
 
 
 def _describe(receiver: object) -> str:

@@ -1,0 +1,40 @@
+"""One message of a conversation with a chatflow: :class:`ChatMessage`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowkit.model.chatflow import new_id, utc_now
+
+__all__ = ["ChatMessage", "Role"]
+
+
+class Role(StrEnum):
+    """Who wrote a message, spelled as Flowise's ``chat_message.role``."""
+
+    USER = "userMessage"
+    API = "apiMessage"
+
+
+class ChatMessage(BaseModel):
+    """A question or an answer stored under (chatflow, chat id), as Flowise's chat_message.
+
+    :param chatflow_id: the chatflow the conversation is with.
+    :param chat_id: the conversation.
+    :param role: :class:`Role`: ``userMessage`` (the question) or ``apiMessage`` (the answer).
+    :param content: the text.
+    :param created_at: when it was stored (UTC).
+    :param id: the message's id (a uuid4 string unless given).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    chatflow_id: str
+    chat_id: str
+    role: Role
+    content: str
+    created_at: datetime = Field(default_factory=utc_now)
+    id: str = Field(default_factory=new_id)
