@@ -50,6 +50,7 @@ __all__ = [
     "chatflow_updated",
     "operation_failed",
     "namespace",
+    "node_finished",
     "prediction_sent",
     "send",
     "send_async",
@@ -194,6 +195,22 @@ operation_failed: NamedSignal = namespace.signal(
     """,
 )
 
+node_finished: NamedSignal = namespace.signal(
+    "node_finished",
+    doc="""Sent by flowkit's own engine each time one node of a flow has run (successfully or
+    not), on the thread (or task) that ran it, before the operation's own signal. Traces build
+    their per-node spans from it; a Flowise server's node runs are not reported.
+
+    :sender: the :class:`~flowkit.Chatflow`.
+    :param node_id: ``str``, the node's id.
+    :param component: ``str``, the node's Flowise component name (``data.name``).
+    :param mode: ``"upsert"`` or ``"predict"``.
+    :param status: ``"success"`` or ``"failure"``.
+    :param error_type: ``str`` or ``None``, the exception's class name when it failed.
+    :param duration: ``float``, seconds the node took.
+    """,
+)
+
 SIGNALS: tuple[NamedSignal, ...] = (
     chatflow_created,
     tool_created,
@@ -216,6 +233,7 @@ ALL_SIGNALS: tuple[NamedSignal, ...] = (
     vector_upserted,
     prediction_sent,
     operation_failed,
+    node_finished,
 )
 """Every signal flowkit sends."""
 
