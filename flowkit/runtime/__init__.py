@@ -29,20 +29,17 @@ A small retrieval flow that runs with no network::
 from __future__ import annotations
 
 from flowkit.runtime.builtins import retrieval_demo_flow
-from flowkit.runtime.executor import RunContext, arun, run
-from flowkit.runtime.registry import (
-    Component,
-    ComponentRegistry,
-    builtin_registry,
-    component,
-    default_registry,
-)
+from flowkit.runtime.context import Mode, RunContext
+from flowkit.runtime.defaults import builtin_registry, component, default_registry
+from flowkit.runtime.executor import arun, run
+from flowkit.runtime.registry import Component, ComponentRegistry
 from flowkit.runtime.results import Document, Prediction, UpsertResult
 
 __all__ = [
     "Component",
     "ComponentRegistry",
     "Document",
+    "Mode",
     "Prediction",
     "RunContext",
     "UpsertResult",

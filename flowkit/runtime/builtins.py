@@ -29,28 +29,26 @@ import binascii
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flowkit.errors import ComponentError
 from flowkit.model import Chatflow
+from flowkit.runtime.context import RunContext
 from flowkit.runtime.offline import (
     ChatModel,
     Embeddings,
     FakeChatModel,
     HashingEmbeddings,
     MemoryRetriever,
-    MemoryStore,
     Prompt,
     PromptTemplate,
     RecursiveCharacterTextSplitter,
     Retriever,
     TextSplitter,
+    VectorIndex,
 )
+from flowkit.runtime.registry import ComponentRegistry
 from flowkit.runtime.results import Document
-
-if TYPE_CHECKING:
-    from flowkit.runtime.executor import RunContext
-    from flowkit.runtime.registry import ComponentRegistry
 
 __all__ = [
     "BUILTIN_NAMES",
@@ -248,8 +246,9 @@ def memory_vector_store(
 ) -> dict[str, int] | MemoryRetriever:
     """``memoryVectorStore``: inputs ``document``, ``embeddings``, ``topK`` (default 4).
 
-    Its data lives in ``context.state`` under the node id, so it lasts as long as the
-    flow's state. Upserts and predictions may run on several threads at once.
+    Its data lives in ``context.state`` under the node id, as plain JSON data (see
+    :class:`VectorIndex`), so it lasts as long as the flow's state and can be saved to a
+    file. Upserts and predictions may run on several threads at once.
 
     :returns: in upsert mode ``{"num_added": n}`` after embedding and storing every
         document (a list of documents, or of such lists when several loaders feed it); in
@@ -260,7 +259,10 @@ def memory_vector_store(
     embeddings: Embeddings = _required(
         inputs, "embeddings", Embeddings, "an embeddings node", context
     )
-    store: MemoryStore = context.state.setdefault(context.node.id, MemoryStore())
+    try:
+        store = VectorIndex(context.state.setdefault(context.node.id, VectorIndex.empty()))
+    except (ValueError, AttributeError) as exc:
+        raise _fail(context, f"its component state cannot be read ({exc})") from None
     if context.mode == "predict":
         return MemoryRetriever(store, embeddings, _integer(inputs, "topK", 4, context, minimum=1))
     documents = _documents(inputs.get("document"), context)

@@ -1,62 +1,33 @@
 """Run a flow: every node that feeds a target, in order, each through its component.
 
-:func:`run` and :func:`arun` take the same arguments. Both look every node up in the
-registry *before* running any, so a missing component (or, for :func:`run`, an async one)
-fails the whole run with nothing executed. The work is one pass over the run order, reading
-each node's incoming edges once: linear in the size of the subgraph that runs.
+:func:`run` and :func:`arun` take the same arguments and share one body per step (inputs,
+context, the check of what came back, the :data:`~flowkit.signals.node_finished` signal);
+they differ only in how a component is called. Both look every node up in the registry
+*before* running any, so a missing component (or, for :func:`run`, an async one) fails the
+whole run with nothing executed. The work is one pass over the run order: linear in the size
+of the subgraph that runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
+from flowkit import signals
 from flowkit.errors import ComponentError, FlowkitError
-from flowkit.model import Chatflow, Node
-from flowkit.model.chatflow import EDGE_KEY, POSITION_KEY
-from flowkit.model.parts import Edge
+from flowkit.model import Chatflow, Edge, Node
+from flowkit.runtime.context import Mode, RunContext
 from flowkit.runtime.registry import Component, ComponentRegistry
 
 __all__ = ["Mode", "RunContext", "arun", "run"]
 
 logger = logging.getLogger(__name__)
-
-Mode = Literal["upsert", "predict"]
-"""What a run is for: storing documents (``"upsert"``) or answering a question."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """Everything a component may want to know besides its inputs.
-
-    :param node: the node being run.
-    :param flow: the flow it belongs to.
-    :param mode: ``"upsert"`` or ``"predict"``.
-    :param question: the question being answered (predict), else None.
-    :param chat_id: the conversation id, if any.
-    :param overrides: the run's overrides (Flowise ``overrideConfig``), already applied to
-        the inputs; here for components that want to see them.
-    :param state: the per-flow state shared by every run of the same flow (vector data, ...).
-        A component keeps its data under its node id:
-        ``context.state.setdefault(context.node.id, ...)``. Runs may happen on several
-        threads at once: guard what you keep there.
-    :param stop_node_id: the vector store an upsert stops at, if any.
-    :param workspace: the workspace running the flow, if any.
-    """
-
-    node: Node
-    flow: Chatflow
-    mode: Mode
-    question: str | None
-    chat_id: str | None
-    overrides: Mapping[str, Any]
-    state: dict[str, Any]
-    stop_node_id: str | None
-    workspace: object | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +71,10 @@ def _plan(
     if missing:
         raise _missing_error(missing)
     members = {n.id for n in nodes}
-    graph = flow.graph
+    incoming: dict[str, list[Edge]] = {n.id: [] for n in nodes}
+    for edge in flow.edges:  # in the flow's edge order
+        if edge.source in members and edge.target in members:
+            incoming[edge.target].append(edge)
     steps: list[_Step] = []
     for node, entry in found:
         if sync and entry.is_async:
@@ -109,14 +83,9 @@ def _plan(
                 "async operation (apredict / aupsert_vector, or flowkit.runtime.arun)",
                 node_id=node.id,
             )
-        incoming: list[tuple[int, Edge]] = [
-            (attrs[POSITION_KEY], attrs[EDGE_KEY])
-            for source, _, attrs in graph.in_edges(node.id, data=True)
-            if source in members
-        ]
-        incoming.sort(key=lambda item: item[0])
         feeds = [
-            (edge.target_input or flow.node(edge.source).name, edge.source) for _, edge in incoming
+            (edge.target_input or flow.node(edge.source).name, edge.source)
+            for edge in incoming[node.id]
         ]
         steps.append(_Step(node=node, component=entry, feeds=feeds))
     global_overrides: dict[str, Any] = {}
@@ -162,10 +131,52 @@ def _inputs(step: _Step, plan: _Plan, outputs: dict[str, Any]) -> dict[str, Any]
     return inputs
 
 
-def _failure(node: Node, exc: Exception) -> ComponentError:
-    return ComponentError(
-        f"node {node.id!r} ({node.name}) failed: {type(exc).__name__}: {exc}", node_id=node.id
+def _begin(
+    step: _Step, plan: _Plan, base: RunContext, outputs: dict[str, Any]
+) -> tuple[dict[str, Any], RunContext, float]:
+    """The start of every step: its inputs, its context and the time it began."""
+    node = step.node
+    logger.debug("running node %s (%s), mode %s", node.id, node.name, base.mode)
+    return _inputs(step, plan, outputs), replace(base, node=node), time.perf_counter()
+
+
+def _finished(
+    step: _Step, mode: Mode, outputs: dict[str, Any], output: Any, started: float
+) -> dict[str, Any]:
+    """The end of a step that worked: keep its output; return node_finished's arguments."""
+    outputs[step.node.id] = output
+    return _report(step, mode, "success", None, started)
+
+
+def _failed(
+    step: _Step, mode: Mode, exc: Exception, started: float
+) -> tuple[ComponentError, dict[str, Any]]:
+    """The end of a step that raised: the error to raise (a :class:`ComponentError` passes
+    through unchanged, anything else is wrapped naming the node) and node_finished's
+    arguments."""
+    node = step.node
+    error = (
+        exc
+        if isinstance(exc, ComponentError)
+        else ComponentError(
+            f"node {node.id!r} ({node.name}) failed: {type(exc).__name__}: {exc}",
+            node_id=node.id,
+        )
     )
+    return error, _report(step, mode, "failure", type(exc).__name__, started)
+
+
+def _report(
+    step: _Step, mode: Mode, status: str, error_type: str | None, started: float
+) -> dict[str, Any]:
+    return {
+        "node_id": step.node.id,
+        "component": step.node.name,
+        "mode": mode,
+        "status": status,
+        "error_type": error_type,
+        "duration": time.perf_counter() - started,
+    }
 
 
 def _prepare(
@@ -254,23 +265,24 @@ def run(
     )
     outputs: dict[str, Any] = {}
     for step in plan.steps:
-        node = step.node
-        context = replace(base, node=node)
-        logger.debug("running node %s (%s), mode %s", node.id, node.name, mode)
+        inputs, context, started = _begin(step, plan, base, outputs)
         try:
-            output = step.component.func(_inputs(step, plan, outputs), context)
-        except ComponentError:
-            raise
+            output = step.component.func(inputs, context)
+            if inspect.iscoroutine(output):
+                output.close()
+                raise ComponentError(
+                    f"node {step.node.id!r} ({step.node.name}) returned a coroutine: run the "
+                    "flow with the async operation (apredict / aupsert_vector, or "
+                    "flowkit.runtime.arun)",
+                    node_id=step.node.id,
+                )
         except Exception as exc:
-            raise _failure(node, exc) from exc
-        if inspect.iscoroutine(output):
-            output.close()
-            raise ComponentError(
-                f"node {node.id!r} ({node.name}) returned a coroutine: run the flow with the "
-                "async operation (apredict / aupsert_vector, or flowkit.runtime.arun)",
-                node_id=node.id,
-            )
-        outputs[node.id] = output
+            error, finished = _failed(step, mode, exc, started)
+            signals.send(signals.node_finished, flow, **finished)
+            if error is exc:
+                raise
+            raise error from exc
+        signals.send(signals.node_finished, flow, **_finished(step, mode, outputs, output, started))
     return outputs[target_node_id]
 
 
@@ -292,8 +304,9 @@ async def arun(
     Whatever a component returns that is awaitable is awaited, and its result is the
     node's output.
 
-    Sync components run on the event loop's thread, so a slow one blocks the loop; make it
-    ``async def`` (or hand its work to a thread) if that matters.
+    Sync components run in a worker thread (:func:`asyncio.to_thread`), so a slow one never
+    blocks the event loop: other tasks go on while it works. Components of one run still run
+    one at a time, in order.
 
     :param flow: the flow.
     :param target_node_id: the node whose output is wanted.
@@ -326,16 +339,20 @@ async def arun(
     )
     outputs: dict[str, Any] = {}
     for step in plan.steps:
-        node = step.node
-        context = replace(base, node=node)
-        logger.debug("running node %s (%s), mode %s", node.id, node.name, mode)
+        inputs, context, started = _begin(step, plan, base, outputs)
         try:
-            output = step.component.func(_inputs(step, plan, outputs), context)
+            if step.component.is_async:
+                output = await step.component.func(inputs, context)
+            else:  # off the event loop: a slow sync component never blocks other tasks
+                output = await asyncio.to_thread(step.component.func, inputs, context)
             if inspect.isawaitable(output):
                 output = await output
-        except ComponentError:
-            raise
         except Exception as exc:
-            raise _failure(node, exc) from exc
-        outputs[node.id] = output
+            error, finished = _failed(step, mode, exc, started)
+            await signals.send_async(signals.node_finished, flow, **finished)
+            if error is exc:
+                raise
+            raise error from exc
+        finished = _finished(step, mode, outputs, output, started)
+        await signals.send_async(signals.node_finished, flow, **finished)
     return outputs[target_node_id]

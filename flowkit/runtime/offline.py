@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from flowkit.runtime.results import Document
 
@@ -23,12 +23,12 @@ __all__ = [
     "FakeChatModel",
     "HashingEmbeddings",
     "MemoryRetriever",
-    "MemoryStore",
     "Prompt",
     "PromptTemplate",
     "RecursiveCharacterTextSplitter",
     "Retriever",
     "TextSplitter",
+    "VectorIndex",
     "words",
 ]
 
@@ -227,31 +227,52 @@ class HashingEmbeddings:
 # ---- vector store ----------------------------------------------------------------------------
 
 
-class MemoryStore:
-    """Documents and their vectors, kept in memory; safe to use from several threads.
+class VectorIndex:
+    """Documents and their vectors, kept in plain JSON data; safe to use from several threads.
 
-    Writers append under a lock; readers take a snapshot under the same lock and rank
-    outside it, so a search never sees half an upsert and never waits for one to be ranked.
+    The index is a view over ``data``, a mapping ``{"documents": [{"page_content": ...,
+    "metadata": {...}}, ...], "vectors": [[float, ...], ...]}`` that holds nothing but
+    JSON values, so a flow's component state can be saved to a file and read back
+    (:meth:`flowkit.storage.Store.save_state`). Writers append under a lock; readers take a
+    snapshot under the same lock and rank outside it, so a search never sees half an upsert.
+
+    :param data: the data to use (kept, not copied); a new empty index when ``None``.
+    :raises ValueError: when ``data`` is not of that shape.
     """
 
-    def __init__(self) -> None:
-        self._entries: list[tuple[Document, list[float]]] = []
-        self._lock = threading.Lock()
+    _lock = threading.Lock()  # one for every index: appends and snapshots are short
+
+    def __init__(self, data: dict[str, list[Any]] | None = None) -> None:
+        if data is None:
+            data = self.empty()
+        documents, vectors = data.get("documents"), data.get("vectors")
+        if not isinstance(documents, list) or not isinstance(vectors, list):
+            raise ValueError(
+                "a vector index's data must be {'documents': [...], 'vectors': [...]}; "
+                "clear the node's component state to start it afresh"
+            )
+        self.data = data
+
+    @staticmethod
+    def empty() -> dict[str, list[Any]]:
+        """Return the data of an empty index: ``{"documents": [], "vectors": []}``."""
+        return {"documents": [], "vectors": []}
 
     def add(self, documents: Sequence[Document], vectors: Sequence[Sequence[float]]) -> int:
         """Store copies of ``documents`` with their ``vectors``; return how many were added.
 
         :raises ValueError: when there are not as many vectors as documents.
         """
-        entries = [
-            (d.model_copy(deep=True), list(v)) for d, v in zip(documents, vectors, strict=True)
-        ]
+        pairs = list(zip(documents, vectors, strict=True))
+        dumped = [d.model_dump(mode="json") for d, _ in pairs]
+        floats = [[float(x) for x in v] for _, v in pairs]
         with self._lock:
-            self._entries.extend(entries)
-        return len(entries)
+            self.data["documents"].extend(dumped)
+            self.data["vectors"].extend(floats)
+        return len(pairs)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.data["documents"])
 
     def search(self, vector: Sequence[float], k: int) -> list[Document]:
         """Return copies of the ``k`` documents most similar to ``vector`` (cosine), best
@@ -260,16 +281,17 @@ class MemoryStore:
         :raises ValueError: when ``vector``'s length differs from the stored vectors'.
         """
         with self._lock:
-            entries = list(self._entries)
-        if not entries or k <= 0:
+            documents = list(self.data["documents"])
+            vectors = list(self.data["vectors"])
+        if not vectors or k <= 0:
             return []
-        if len(entries[0][1]) != len(vector):
+        if len(vectors[0]) != len(vector):
             raise ValueError(
                 f"query vector has {len(vector)} dimensions, stored vectors "
-                f"{len(entries[0][1])}: use the same embeddings to upsert and to query"
+                f"{len(vectors[0])}: use the same embeddings to upsert and to query"
             )
-        ranked = sorted((-_cosine(vector, v), i) for i, (_, v) in enumerate(entries))
-        return [entries[i][0].model_copy(deep=True) for _, i in ranked[:k]]
+        ranked = sorted((-_cosine(vector, v), i) for i, v in enumerate(vectors))
+        return [Document.model_validate(documents[i]) for _, i in ranked[:k]]
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -287,7 +309,7 @@ class MemoryRetriever:
     :param k: how many documents to return at most.
     """
 
-    store: MemoryStore
+    store: VectorIndex
     embeddings: Embeddings
     k: int = 4
 

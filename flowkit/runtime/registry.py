@@ -18,25 +18,20 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from flowkit.errors import FlowkitError
-
-if TYPE_CHECKING:
-    from flowkit.runtime.executor import RunContext
+from flowkit.runtime.context import RunContext
 
 __all__ = [
     "Component",
     "ComponentFunc",
     "ComponentRegistry",
-    "builtin_registry",
-    "component",
-    "default_registry",
 ]
 
 logger = logging.getLogger(__name__)
 
-ComponentFunc: TypeAlias = "Callable[[dict[str, Any], RunContext], Any]"
+ComponentFunc: TypeAlias = Callable[[dict[str, Any], RunContext], Any]
 """A component: ``func(inputs, context) -> output``, or an ``async def`` of the same."""
 
 F = TypeVar("F", bound="Callable[..., Any]")
@@ -141,55 +136,3 @@ class ComponentRegistry:
 
     def __repr__(self) -> str:
         return f"<ComponentRegistry {len(self._components)} components>"
-
-
-_default: ComponentRegistry | None = None
-_default_lock = threading.Lock()
-
-
-def builtin_registry() -> ComponentRegistry:
-    """Return a fresh registry holding only the built-in offline components.
-
-    The built-ins are ``plainText``, ``textFile``, ``recursiveCharacterTextSplitter``,
-    ``hashingEmbeddings``, ``memoryVectorStore``, ``promptTemplate``, ``fakeChatModel``,
-    ``llmChain`` and ``retrievalQAChain``; see :mod:`flowkit.runtime.builtins`.
-    """
-    from flowkit.runtime.builtins import register_builtins
-
-    registry = ComponentRegistry()
-    register_builtins(registry)
-    return registry
-
-
-def default_registry() -> ComponentRegistry:
-    """Return the process-wide registry: the built-ins plus whatever :func:`component` added.
-
-    Built on the first call (nothing happens at import); every later call returns the same
-    object. Safe to call from several threads.
-    """
-    global _default
-    registry = _default
-    if registry is None:
-        with _default_lock:
-            if _default is None:
-                _default = builtin_registry()
-            registry = _default
-    return registry
-
-
-def component(name: str, *, category: str | None = None) -> Callable[[F], F]:
-    """Register the decorated function as component ``name`` in the default registry.
-
-    ::
-
-        @component("faiss", category="Vector Stores")
-        def faiss(inputs: dict[str, Any], context: RunContext) -> Any:
-            ...
-
-    Registering a name again replaces the earlier component, built-ins included.
-
-    :param name: the component name nodes use (Flowise ``data.name``).
-    :param category: the Flowise category, e.g. ``"Vector Stores"``.
-    :returns: a decorator that registers its function and returns it unchanged.
-    """
-    return default_registry().component(name, category=category)

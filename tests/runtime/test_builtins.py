@@ -33,6 +33,7 @@ from flowkit.runtime.offline import (
     HashingEmbeddings,
     PromptTemplate,
     RecursiveCharacterTextSplitter,
+    VectorIndex,
 )
 
 PARAGRAPHS = [
@@ -368,7 +369,7 @@ def test_store_survives_concurrent_upserts_and_predictions() -> None:
         thread.join()
 
     assert errors == []
-    assert len(state["memoryVectorStore_0"]) == 4 * 15 * 5
+    assert len(VectorIndex(state["memoryVectorStore_0"])) == 4 * 15 * 5
 
 
 # ---- prompt, model, llm chain ----------------------------------------------------------------

@@ -198,8 +198,8 @@ def test_module_decorator_registers_into_the_default_registry() -> None:
 def test_importing_the_runtime_builds_no_registry() -> None:
     code = (
         "import flowkit.runtime\n"
-        "from flowkit.runtime import registry\n"
-        "assert registry._default is None, 'built at import'\n"
+        "from flowkit.runtime import defaults\n"
+        "assert defaults._default is None, 'built at import'\n"
     )
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
