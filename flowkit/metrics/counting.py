@@ -1,0 +1,245 @@
+"""How Flowise 3.1 counts, as one subscriber to flowkit's signals.
+
+:class:`MetricsSubscriber` turns every operation's outcome signal into calls on a
+:class:`Recorder` (Prometheus or OpenTelemetry): one Flowise counter increment where Flowise
+has a counter for the operation, and one duration observation for every operation. The
+rules are Flowise 3.1's:
+
+* a chatflow whose type is ``MULTIAGENT`` counts under ``agentflow_created`` and
+  ``agentflow_prediction_*``; every other type (``AGENTFLOW`` v2 included) under the
+  ``chatflow_*`` counters;
+* predictions split by chat type: ``*_prediction_internal`` / ``*_prediction_external``;
+* ``status`` is ``success`` or ``failure`` (from :data:`~flowkit.signals.operation_failed`);
+* updates and deletes have no Flowise counter: only their duration is observed.
+
+Everything comes from the signals' arguments; nothing here imports a workspace or backend.
+A receiver never raises into the operation: a recorder's error is logged on the
+``flowkit.metrics`` logger and the operation goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from blinker import NamedSignal
+
+from flowkit import signals
+
+__all__ = [
+    "COUNTERS",
+    "DURATION_BUCKETS_MS",
+    "DURATION_HISTOGRAM",
+    "FAILURE",
+    "SUCCESS",
+    "VERSION_GAUGE",
+    "MetricsSubscriber",
+    "Recorder",
+    "failure_counter",
+    "prediction_counter",
+]
+
+logger = logging.getLogger("flowkit.metrics")
+
+SUCCESS = "success"
+FAILURE = "failure"
+
+COUNTERS: dict[str, str] = {
+    "chatflow_created": "Total number of CHATFLOW CREATED",
+    "agentflow_created": "Total number of AGENTFLOW CREATED",
+    "assistant_created": "Total number of ASSISTANT CREATED",
+    "tool_created": "Total number of TOOL CREATED",
+    "vector_upserted": "Total number of VECTORSTORE UPSERT",
+    "chatflow_prediction_internal": "Total number of CHATFLOW PREDICTION INTERNAL",
+    "chatflow_prediction_external": "Total number of CHATFLOW PREDICTION EXTERNAL",
+    "agentflow_prediction_internal": "Total number of AGENTFLOW PREDICTION INTERNAL",
+    "agentflow_prediction_external": "Total number of AGENTFLOW PREDICTION EXTERNAL",
+    "custom_mcp_server_created": "Total number of CUSTOM MCP SERVER CREATED",
+}
+"""Flowise 3.1's counters, name to help text, in the order Flowise exposes them. flowkit
+has no custom MCP servers: ``custom_mcp_server_created`` is declared and never counted."""
+
+VERSION_GAUGE = "flowkit_version_info"
+"""The gauge that is ``1`` with a ``version`` label (as Flowise's ``flowise_version_info``)."""
+
+DURATION_HISTOGRAM = "flowkit_operation_duration_ms"
+"""The histogram of operations' durations, in milliseconds, labelled operation and status."""
+
+DURATION_BUCKETS_MS: tuple[float, ...] = (1, 5, 15, 50, 100, 200, 300, 400, 500, 1000, 2500, 5000)
+"""Flowise's ``http_request_duration_ms`` buckets, plus three for slow model calls."""
+
+
+class Recorder(Protocol):
+    """Where the subscriber's counts and durations go (one per provider)."""
+
+    def count(self, counter: str, status: str) -> None:
+        """Add one to Flowise counter ``counter`` (a key of :data:`COUNTERS`) for ``status``."""
+        ...
+
+    def observe(self, operation: str, status: str, milliseconds: float) -> None:
+        """Record that ``operation`` (one of :data:`~flowkit.signals.OPERATIONS`) took
+        ``milliseconds`` and ended with ``status``."""
+        ...
+
+
+def _is_multiagent(flow_type: object) -> bool:
+    return flow_type == "MULTIAGENT"  # FlowType is a StrEnum: its members equal their values
+
+
+def prediction_counter(flow_type: object, chat_type: object) -> str:
+    """Return the Flowise prediction counter for a flow type and chat type.
+
+    :param flow_type: a :class:`~flowkit.FlowType` (or its value, or ``None``).
+    :param chat_type: a :class:`~flowkit.ChatType` (or its value); anything but
+        ``INTERNAL`` counts as external, as Flowise's API is.
+    """
+    kind = "agentflow" if _is_multiagent(flow_type) else "chatflow"
+    side = "internal" if chat_type == "INTERNAL" else "external"
+    return f"{kind}_prediction_{side}"
+
+
+def failure_counter(operation: str, flow_type: object, chat_type: object) -> str | None:
+    """Return the Flowise counter a failed ``operation`` counts under, or ``None`` when
+    Flowise has none for it (updates, deletes)."""
+    if operation == "create_chatflow":
+        return "agentflow_created" if _is_multiagent(flow_type) else "chatflow_created"
+    if operation == "create_tool":
+        return "tool_created"
+    if operation == "create_assistant":
+        return "assistant_created"
+    if operation == "upsert_vector":
+        return "vector_upserted"
+    if operation == "predict":
+        return prediction_counter(flow_type, chat_type)
+    return None
+
+
+_Receiver = Callable[..., None]
+
+_PLAIN: dict[str, tuple[str, str | None]] = {
+    # signal name: (operation, counter or None)
+    "chatflow_updated": ("update_chatflow", None),
+    "chatflow_deleted": ("delete_chatflow", None),
+    "tool_created": ("create_tool", "tool_created"),
+    "tool_updated": ("update_tool", None),
+    "tool_deleted": ("delete_tool", None),
+    "assistant_created": ("create_assistant", "assistant_created"),
+    "assistant_updated": ("update_assistant", None),
+    "assistant_deleted": ("delete_assistant", None),
+    "vector_upserted": ("upsert_vector", "vector_upserted"),
+}
+
+
+def _milliseconds(duration: object) -> float:
+    return float(duration) * 1000.0 if isinstance(duration, int | float) else 0.0
+
+
+def _log_failure(signal_name: str) -> None:
+    logger.exception("metrics: recording signal %r failed; the operation went on", signal_name)
+
+
+class MetricsSubscriber:
+    """Connects one :class:`Recorder` to every operation's outcome signal.
+
+    Receivers are held strongly (no silent disconnect) until :meth:`disconnect`. Each one
+    costs the caller a dictionary lookup and the recorder's calls; none ever raises.
+
+    :param recorder: where counts and durations go.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._connected: list[tuple[NamedSignal, _Receiver]] = []
+
+    def connect(self) -> MetricsSubscriber:
+        """Start listening (a second call does nothing). :returns: ``self``."""
+        if self._connected:
+            return self
+        receivers: list[tuple[NamedSignal, _Receiver]] = [
+            (signals.chatflow_created, self._chatflow_created),
+            (signals.prediction_sent, self._prediction_sent),
+            (signals.operation_failed, self._operation_failed),
+        ]
+        receivers += [
+            (getattr(signals, name), self._plain(name, operation, counter))
+            for name, (operation, counter) in _PLAIN.items()
+        ]
+        for signal, receiver in receivers:
+            signal.connect(receiver, weak=False)
+        self._connected = receivers
+        return self
+
+    def disconnect(self) -> None:
+        """Stop listening. Safe to call twice."""
+        for signal, receiver in self._connected:
+            signal.disconnect(receiver)
+        self._connected = []
+
+    @property
+    def connected(self) -> bool:
+        """Whether the subscriber is listening."""
+        return bool(self._connected)
+
+    def _plain(self, name: str, operation: str, counter: str | None) -> _Receiver:
+        recorder = self.recorder
+
+        if counter is None:
+
+            def receiver(sender: Any, duration: object = 0.0, **kwargs: Any) -> None:
+                try:
+                    recorder.observe(operation, SUCCESS, _milliseconds(duration))
+                except Exception:
+                    _log_failure(name)
+
+        else:
+
+            def receiver(sender: Any, duration: object = 0.0, **kwargs: Any) -> None:
+                try:
+                    recorder.count(counter, SUCCESS)
+                    recorder.observe(operation, SUCCESS, _milliseconds(duration))
+                except Exception:
+                    _log_failure(name)
+
+        return receiver
+
+    def _chatflow_created(self, sender: Any, duration: object = 0.0, **kwargs: Any) -> None:
+        try:
+            multi = _is_multiagent(getattr(sender, "type", None))
+            self.recorder.count("agentflow_created" if multi else "chatflow_created", SUCCESS)
+            self.recorder.observe("create_chatflow", SUCCESS, _milliseconds(duration))
+        except Exception:
+            _log_failure("chatflow_created")
+
+    def _prediction_sent(
+        self, sender: Any, chat_type: object = None, duration: object = 0.0, **kwargs: Any
+    ) -> None:
+        try:
+            counter = prediction_counter(getattr(sender, "type", None), chat_type)
+            self.recorder.count(counter, SUCCESS)
+            self.recorder.observe("predict", SUCCESS, _milliseconds(duration))
+        except Exception:
+            _log_failure("prediction_sent")
+
+    def _operation_failed(
+        self,
+        sender: Any,
+        operation: object = "",
+        duration: object = 0.0,
+        chat_type: object = None,
+        flow_type: object = None,
+        **kwargs: Any,
+    ) -> None:
+        try:
+            name = str(operation)
+            if name not in signals.OPERATIONS:
+                logger.warning("metrics: operation_failed for unknown operation %r", name)
+                return
+            if flow_type is None:
+                flow_type = getattr(sender, "type", None)
+            counter = failure_counter(name, flow_type, chat_type)
+            if counter is not None:
+                self.recorder.count(counter, FAILURE)
+            self.recorder.observe(name, FAILURE, _milliseconds(duration))
+        except Exception:
+            _log_failure("operation_failed")

@@ -1,0 +1,108 @@
+"""Flowise's counters as OpenTelemetry instruments (extra ``otel``), exported over OTLP/HTTP.
+
+The same names as the Prometheus provider: the ten Flowise counters with ``status`` and
+``app`` attributes, ``flowkit_version_info`` (an observable gauge, ``1`` with a ``version``
+attribute) and ``flowkit_operation_duration_ms`` (a histogram in ``ms`` with ``operation`` and
+``status``). The meter provider is flowkit's own (the global one is left alone), its resource's
+``service.name`` is the service name, and by default a periodic reader pushes to the OTLP/HTTP
+endpoint the standard ``OTEL_EXPORTER_OTLP_*`` variables name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from flowkit.metrics.counting import (
+    COUNTERS,
+    DURATION_BUCKETS_MS,
+    DURATION_HISTOGRAM,
+    FAILURE,
+    SUCCESS,
+    VERSION_GAUGE,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import CallbackOptions, Observation
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricReader
+
+__all__ = ["OTelRecorder"]
+
+
+class OTelRecorder:
+    """Flowise's counters and the duration histogram on an OpenTelemetry meter.
+
+    :param service_name: the ``app`` attribute and the resource's ``service.name``.
+    :param version: the ``version`` attribute of ``flowkit_version_info``.
+    :param reader: the metric reader; by default a ``PeriodicExportingMetricReader`` over an
+        ``OTLPMetricExporter`` (which reads ``OTEL_EXPORTER_OTLP_*``; the interval is
+        ``OTEL_METRIC_EXPORT_INTERVAL``). Tests pass an ``InMemoryMetricReader``.
+    :raises ImportError: when the OpenTelemetry SDK is not installed (extra ``otel``).
+    """
+
+    def __init__(
+        self, *, service_name: str, version: str, reader: MetricReader | None = None
+    ) -> None:
+        from opentelemetry.metrics import Observation
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.resources import Resource
+
+        if reader is None:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                OTLPMetricExporter,
+            )
+            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+            reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+        self.reader = reader
+        self.provider: MeterProvider = MeterProvider(
+            metric_readers=[reader], resource=Resource.create({"service.name": service_name})
+        )
+        meter = self.provider.get_meter("flowkit")
+        self._counters = {
+            name: meter.create_counter(name, unit="1", description=doc)
+            for name, doc in COUNTERS.items()
+        }
+        self._histogram = meter.create_histogram(
+            DURATION_HISTOGRAM,
+            unit="ms",
+            description="Duration of flowkit operations in ms",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_MS),
+        )
+        version_attributes = {"version": version, "app": service_name}
+
+        def version_info(options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(1, version_attributes)]
+
+        meter.create_observable_gauge(
+            VERSION_GAUGE, callbacks=[version_info], description="flowkit version info."
+        )
+        # Attribute dicts made once: the SDK hashes them on every call, allocation is ours.
+        self._status = {
+            status: {"status": status, "app": service_name} for status in (SUCCESS, FAILURE)
+        }
+        self._durations: dict[tuple[str, str], dict[str, str]] = {}
+        self._closed = False
+
+    def count(self, counter: str, status: str) -> None:
+        """Add one to ``counter`` with ``{status, app}``. :raises KeyError: when unknown."""
+        self._counters[counter].add(1, self._status[status])
+
+    def observe(self, operation: str, status: str, milliseconds: float) -> None:
+        """Record one duration with ``{operation, status}``."""
+        key = (operation, status)
+        attributes = self._durations.get(key)
+        if attributes is None:
+            attributes = self._durations[key] = {"operation": operation, "status": status}
+        self._histogram.record(milliseconds, attributes)
+
+    def flush(self, timeout_millis: float = 10_000) -> bool:
+        """Export what has been recorded now. :returns: whether the export succeeded."""
+        return bool(self.provider.force_flush(timeout_millis))
+
+    def close(self) -> None:
+        """Export what is left and stop the reader. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self.provider.shutdown()
