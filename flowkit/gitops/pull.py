@@ -1,0 +1,173 @@
+"""Reading a workspace in folder form, and ``pull``: writing it into a folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from flowkit.gitops.credentials import Credentials, credentials_of, named
+from flowkit.gitops.folder import (
+    Document,
+    FolderError,
+    Key,
+    assistant_document,
+    chatflow_document,
+    file_name,
+    folder_files,
+    read_document,
+    tool_document,
+    write_document,
+)
+from flowkit.model import Assistant, Chatflow, Tool
+
+__all__ = ["PullResult", "Readable", "Remote", "pull", "workspace_documents"]
+
+
+class Readable(Protocol):
+    """What reading a workspace needs: the three listings every Workspace has."""
+
+    @property
+    def chatflows(self) -> list[Chatflow]: ...
+
+    @property
+    def tools(self) -> list[Tool]: ...
+
+    @property
+    def assistants(self) -> list[Assistant]: ...
+
+
+@dataclass(frozen=True)
+class Remote:
+    """An entity as the workspace holds it, in folder form.
+
+    :param document: its folder form, credentials by name.
+    :param id: its id in that workspace.
+    :param warnings: what could not be carried over (a dangling credential id, ...).
+    """
+
+    document: Document
+    id: str
+    warnings: tuple[str, ...] = ()
+
+
+def workspace_documents(
+    workspace: Readable, credentials: Credentials | None = None
+) -> dict[Key, Remote]:
+    """Return every chatflow, tool and assistant of ``workspace`` in folder form, by key.
+
+    :param credentials: the workspace's credentials (default: :func:`credentials_of`).
+    :raises FolderError: when two entities of one kind share a name (naming both ids), or an
+        assistant has no name; listing every such problem.
+    """
+    book = credentials if credentials is not None else credentials_of(workspace)
+    problems: list[str] = []
+    found: dict[Key, Remote] = {}
+    entities: list[tuple[str, Tool | Assistant | Chatflow]] = [
+        *(("tool", t) for t in workspace.tools),
+        *(("assistant", a) for a in workspace.assistants),
+        *(("chatflow", f) for f in workspace.chatflows),
+    ]
+    for entity, item in entities:
+        try:
+            if isinstance(item, Tool):
+                document = tool_document(item)
+            elif isinstance(item, Assistant):
+                document = assistant_document(item)
+            else:
+                document = chatflow_document(item)
+        except FolderError as exc:
+            problems.extend(exc.problems)
+            continue
+        warnings = named(document.data, entity, book)
+        twin = found.get(document.key)
+        if twin is not None:
+            problems.append(
+                f"two {entity}s are called {document.name!r} ({twin.id} and {item.id}): "
+                "rename one, names identify entities in a folder"
+            )
+            continue
+        found[document.key] = Remote(
+            document, item.id, tuple(f"{document.label}: {w}" for w in warnings)
+        )
+    if problems:
+        raise FolderError(problems)
+    return found
+
+
+@dataclass
+class PullResult:
+    """What :func:`pull` did, each entry a path relative to the folder.
+
+    :param written: files created or changed.
+    :param unchanged: files that already held the entity.
+    :param removed: files removed (only with ``prune``).
+    :param kept: files of no entity of the workspace, left in place (without ``prune``).
+    :param warnings: what could not be carried over.
+    """
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def pull(
+    workspace: Readable,
+    folder: str | Path,
+    *,
+    prune: bool = False,
+    credentials: Credentials | None = None,
+) -> PullResult:
+    """Write every entity of ``workspace`` into ``folder``, one file each.
+
+    An entity already in a file of the folder (found by kind and name, whatever the file is
+    called) is written back to that file; a new one goes to ``<kind>/<name>.json``. A file
+    is rewritten only when its content differs. Credential ids become names.
+
+    :param prune: remove the entity files of the folder that no entity of the workspace
+        matches (else they are kept and listed in :attr:`PullResult.kept`).
+    :param credentials: the workspace's credentials (default: :func:`credentials_of`).
+    :raises FolderError: when two entities share a kind and name (nothing is written), or a
+        file cannot be written.
+    """
+    root = Path(folder)
+    remote = workspace_documents(workspace, credentials)
+    existing: dict[Key, Path] = {}
+    strays: list[Path] = []
+    for kind, path in folder_files(root):
+        try:
+            document = read_document(kind, path)
+        except FolderError:
+            strays.append(path)  # unreadable: it holds no entity pull could match
+            continue
+        if document.key in remote and document.key not in existing:
+            existing[document.key] = path
+        else:
+            strays.append(path)
+    result = PullResult()
+    for key, item in remote.items():
+        target = existing.get(key)
+        changed = write_document(root, item.document, target)
+        shown = _relative(target or _default_path(root, item.document), root)
+        (result.written if changed else result.unchanged).append(shown)
+        result.warnings.extend(item.warnings)
+    for path in strays:
+        if prune:
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise FolderError(f"cannot remove {path}: {exc.strerror or exc}") from None
+            result.removed.append(_relative(path, root))
+        else:
+            result.kept.append(_relative(path, root))
+    return result
+
+
+def _default_path(root: Path, document: Document) -> Path:
+    return root / document.kind.folder / file_name(document.name)
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
