@@ -25,7 +25,7 @@ from flowkit.errors import (
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Call", "ClientSettings", "error_for", "unavailable"]
+__all__ = ["Call", "ClientSettings", "error_for", "error_from_message", "unavailable"]
 
 T = TypeVar("T")
 
@@ -176,16 +176,25 @@ class ClientSettings:
 
 
 def error_for(call: Call[Any], response: httpx.Response, base_url: str) -> FlowkitError:
-    """The flowkit error for a Flowise error answer (the body must have been read).
+    """The flowkit error for a Flowise error answer (the body must have been read); see
+    :func:`error_from_message`."""
+    message = server_message(response)
+    return error_from_message(
+        call, response.status_code, message, base_url, reason=response.reason_phrase
+    )
+
+
+def error_from_message(
+    call: Call[Any], status: int, message: str | None, base_url: str, *, reason: str = ""
+) -> FlowkitError:
+    """The flowkit error for Flowise's ``status`` and ``message``.
 
     401/403 and a 500 saying "Unauthorized" -> :class:`AuthenticationError`; 404 and a 500
     saying one of ``call.missing_markers`` -> :class:`NotFoundError`; anything else ->
     :class:`FlowiseAPIError` with the status and Flowise's message.
     """
-    status = response.status_code
     url = f"{base_url}{API_PREFIX}{call.path}"
-    message = server_message(response)
-    said = message or response.reason_phrase or "no message"
+    said = message or reason or "no message"
     lowered = said.lower()
     if status == 404 or (
         status == 500 and any(marker.lower() in lowered for marker in call.missing_markers)

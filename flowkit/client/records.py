@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from flowkit.errors import FlowValidationError
-from flowkit.model import Assistant, AssistantType, Chatflow, Tool
+from flowkit.model import Assistant, Chatflow, Tool
+from flowkit.model.build import build
 from flowkit.model.messages import ChatMessage, Role
 from flowkit.runtime.results import Document, Prediction, UpsertResult
 
@@ -46,8 +47,6 @@ NO_CREDENTIAL = "00000000-0000-0000-0000-000000000000"
 """The credential id sent for an assistant that has none: Flowise's ``assistant.credential``
 is NOT NULL, and for a ``CUSTOM`` assistant the server never looks the id up. Read back, it
 becomes ``None`` again."""
-
-_SERVER_ONLY = ("workspaceId", "createdDate", "updatedDate")
 
 
 class Variable(BaseModel):
@@ -98,13 +97,29 @@ class FileUpload(Protocol):
 # ---- chatflows, tools, assistants -------------------------------------------------------
 
 
-def chatflow_body(flow: Chatflow, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON body that creates or replaces ``flow`` (``flowData`` as a JSON string).
+_CHATFLOW_SENT = (
+    "name",
+    "flowData",
+    "type",
+    "deployed",
+    "isPublic",
+    "apikeyid",
+    "chatbotConfig",
+    "apiConfig",
+    "category",
+)
 
-    :param settings: other chatflow fields to send (``deployed``, ``apiConfig``, ...).
+
+def chatflow_body(flow: Chatflow, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON body that creates or replaces ``flow``: its name, type, graph (``flowData``
+    as a JSON string) and the settings it has (``deployed``, ``apiConfig``, ...; unset ones
+    are not sent, so the server keeps its own).
+
+    :param settings: more chatflow fields to send, as Flowise spells them; they win.
     """
-    body: dict[str, Any] = dict(settings or {})
-    body.update(name=flow.name, flowData=json.dumps(flow.to_flowise()), type=flow.type.value)
+    record = flow.model_dump()
+    body = {key: record[key] for key in _CHATFLOW_SENT if record.get(key) is not None}
+    body.update(settings or {})
     return body
 
 
@@ -120,7 +135,7 @@ def chatflow_from_record(record: Any) -> Chatflow:
 
 def tool_body(tool: Tool) -> dict[str, Any]:
     """The JSON body that creates or replaces ``tool`` (``schema`` as a JSON string)."""
-    schema = tool.schema
+    schema = tool.input_schema
     return {
         "name": tool.name,
         "description": tool.description,
@@ -132,17 +147,14 @@ def tool_body(tool: Tool) -> dict[str, Any]:
 
 
 def tool_from_record(record: Any) -> Tool:
-    """The tool a Flowise record describes; the server's own fields (workspace, dates) are
-    not kept as extras, ``createdDate`` becomes ``created_at``.
+    """The tool a Flowise record describes (the server's other keys, ``workspaceId`` and
+    ``updatedDate``, kept in ``extra``).
 
     :raises FlowValidationError: when the record is malformed.
     """
     if not isinstance(record, dict):
         raise FlowValidationError(f"not a Flowise tool record: {_preview(record)}")
-    tool = Tool.from_flowise({k: v for k, v in record.items() if k not in _SERVER_ONLY})
-    if record.get("createdDate"):
-        tool.created_at = record["createdDate"]
-    return tool
+    return Tool.from_flowise(record)
 
 
 def assistant_body(assistant: Assistant) -> dict[str, Any]:
@@ -157,29 +169,15 @@ def assistant_body(assistant: Assistant) -> dict[str, Any]:
 
 
 def assistant_from_record(record: Any) -> Assistant:
-    """The assistant a Flowise record describes.
+    """The assistant a Flowise record describes (:data:`NO_CREDENTIAL` read as ``None``).
 
     :raises FlowValidationError: when the record is malformed.
     """
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise FlowValidationError(f"not a Flowise assistant record: {_preview(record)}")
-    details = record.get("details")
-    if isinstance(details, str):
-        try:
-            details = json.loads(details) if details else {}
-        except ValueError:
-            details = {"raw": details}
-    credential = record.get("credential")
-    fields: dict[str, Any] = {
-        "id": record["id"],
-        "details": details if isinstance(details, dict) else {},
-        "credential": None if credential in (None, "", NO_CREDENTIAL) else credential,
-        "icon_src": record.get("iconSrc"),
-        "type": record.get("type") or AssistantType.CUSTOM,
-    }
-    if record.get("createdDate"):
-        fields["created_at"] = record["createdDate"]
-    return Assistant(**fields)
+    if record.get("credential") in ("", NO_CREDENTIAL):
+        record = {**record, "credential": None}
+    return build(Assistant, record, f"assistant {record['id']!r}")
 
 
 def variable_from_record(record: Any) -> Variable:

@@ -8,7 +8,7 @@ Its twin :class:`~flowkit.client.AsyncFlowiseClient` sends the same calls
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowkit.backends.events import StreamEvent
@@ -299,7 +299,7 @@ class FlowiseClient:
         overrides: Mapping[str, Any] | None = None,
         history: api.History | None = None,
         uploads: Sequence[FileUpload] = (),
-    ) -> Iterator[StreamEvent]:
+    ) -> Generator[StreamEvent, None, None]:
         """Ask a question and yield the answer's events as they arrive (never retried).
 
         A failure after the stream began arrives as an ``error`` event, as Flowise sends it.
