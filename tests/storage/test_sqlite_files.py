@@ -42,7 +42,8 @@ def test_a_missing_file_is_created_with_flowises_tables_in_wal_mode(tmp_path: Pa
             schema.SCHEMA_VERSION
         )
         (flow_data,) = conn.execute("SELECT flowData FROM chat_flow").fetchone()
-    assert isinstance(flow_data, str) and flow_data.startswith('{"nodes":')
+    assert isinstance(flow_data, str)
+    assert flow_data.startswith('{"nodes":')
 
 
 def _refused(path: Path, match: str) -> StorageError:
@@ -100,10 +101,14 @@ def test_damage_found_after_opening_is_a_storage_error(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[4096 * 3 :] = b"\x13" * (len(data) - 4096 * 3)
     path.write_bytes(bytes(data))
-    with pytest.raises(StorageError, match=str(path)):
+
+    def read_everything() -> None:
         with SQLiteStore(path) as store:
             for flow in store.list(Chatflow):
                 flow.nodes  # noqa: B018 - parse them all
+
+    with pytest.raises(StorageError, match=str(path)):
+        read_everything()
 
 
 def test_a_folder_or_a_missing_folder_is_refused(tmp_path: Path) -> None:

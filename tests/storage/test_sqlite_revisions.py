@@ -61,7 +61,8 @@ def test_restore_saves_the_old_revision_as_the_newest(tmp_path: Path) -> None:
         current = store.get(Chatflow, flow.id)
     assert [r.number for r in infos] == [1, 2, 3]
     assert infos[2].content_hash == infos[0].content_hash
-    assert current.has_node("promptTemplate_0") and restored.has_node("promptTemplate_0")
+    assert current.has_node("promptTemplate_0")
+    assert restored.has_node("promptTemplate_0")
     assert not diff_chatflows(small_flow(), current).nodes_added
 
 
@@ -69,7 +70,7 @@ def test_an_unknown_revision_names_the_ones_there_are(tmp_path: Path) -> None:
     flow = small_flow()
     with SQLiteStore(tmp_path / "w.db") as store:
         store.save(flow)
-        with pytest.raises(NotFoundError, match="has no revision 7 .*1 to 1"):
+        with pytest.raises(NotFoundError, match=r"has no revision 7 .*1 to 1"):
             store.get(Chatflow, flow.id, revision=7)
         with pytest.raises(NotFoundError, match="has no revision 9"):
             store.restore(flow.id, 9)

@@ -148,8 +148,10 @@ def test_tools_and_assistants_round_trip_exactly(path: Path) -> None:
     with SQLiteStore(path) as store:
         got_tool, got_built = store.list(Tool)
         got_assistant = store.get(Assistant, assistant.id)
-    assert got_tool == tool and got_tool.to_flowise() == tool.to_flowise()
-    assert got_built == built and got_built.to_flowise() == built.to_flowise()
+    assert got_tool == tool
+    assert got_tool.to_flowise() == tool.to_flowise()
+    assert got_built == built
+    assert got_built.to_flowise() == built.to_flowise()
     assert got_built.schema == [{"property": "a"}]
     assert got_assistant == assistant
 
