@@ -1,38 +1,76 @@
 """The anonymized flow: ``{nodes: [ids], edges: [{source, target}]}``, and pseudonyms.
 
-A node id that follows Flowise's ``<node.name>_<n>`` pattern says only which component the
-node is, so it passes unchanged: every Flowise export yields exactly Flowise's payload. Any
-other id may carry user text, so it is replaced by a pseudonym: a keyed BLAKE2b digest of the
-id under a random key made once per process. The same id gives the same pseudonym for the
-life of the process, edges use the node's pseudonym, and nothing can be decoded from it.
+A node id goes out unchanged only when it is ``<name>_<n>`` for the name of a component of
+Flowise itself (:func:`flowise_node_names`: every node name of every Flowise release, kept as
+data in the package) or of flowkit's own built-in components; such an id says only which
+component the node is, so every Flowise export, old or new, yields exactly Flowise's payload.
+Any other id may carry user text (a node's name is the user's to choose), so it is replaced
+by a pseudonym: a keyed BLAKE2b digest of the id under a random key made once per process.
+The same id gives the same pseudonym for the life of the process, edges use the node's
+pseudonym, and nothing can be decoded from it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 import secrets
 import threading
 import weakref
+from importlib import resources
 from typing import Any
 
 from flowkit.model import Chatflow, Node
+from flowkit.runtime.builtins import BUILTIN_NAMES
 
-__all__ = ["GraphSnapshots", "anonymous_id", "flow_graph", "is_flowise_id", "pseudonym"]
+__all__ = [
+    "GraphSnapshots",
+    "anonymous_id",
+    "flow_graph",
+    "flowise_node_names",
+    "is_flowise_id",
+    "pseudonym",
+]
 
 _DIGITS = re.compile(r"(?:0|[1-9][0-9]*)")
+_CATALOG = "flowise_node_names.json"
 _key_lock = threading.Lock()
 _key: bytes | None = None
 
 
-def is_flowise_id(node_id: str, name: str) -> bool:
-    """Return whether ``node_id`` is Flowise's ``<name>_<n>`` for component ``name``."""
-    return (
-        bool(name)
-        and node_id.startswith(name)
-        and node_id[len(name) : len(name) + 1] == "_"
-        and _DIGITS.fullmatch(node_id, len(name) + 1) is not None
-    )
+@functools.cache
+def flowise_node_names() -> frozenset[str]:
+    """Return the node names of Flowise's components, as every Flowise release had them.
+
+    Read once, on first use, from ``flowkit/telemetry/data/flowise_node_names.json`` (which
+    also says which Flowise releases it was made from; ``scripts/flowise_node_names.py``
+    regenerates it). Thread-safe; the same frozenset is returned on every later call.
+
+    :returns: the names, e.g. ``"chatOpenAI"``, ``"csvAgent"``, ``"pineconeUpsert"``.
+    :raises OSError: when the data file is missing from the installed package.
+    """
+    text = resources.files("flowkit.telemetry").joinpath("data", _CATALOG).read_text("utf-8")
+    names: list[str] = json.loads(text)["names"]
+    return frozenset(names)
+
+
+@functools.cache
+def _verbatim_names() -> frozenset[str]:
+    # flowkit's built-in components are fixed names of this package, never user text.
+    return flowise_node_names() | frozenset(BUILTIN_NAMES)
+
+
+def is_flowise_id(node_id: str) -> bool:
+    """Return whether ``node_id`` is Flowise's ``<name>_<n>`` for a known component ``name``.
+
+    ``name`` must be one of :func:`flowise_node_names` or a flowkit built-in component, and
+    ``n`` a decimal number as Flowise writes it (ASCII digits, no leading zero). Whatever
+    the node's own (user-chosen) name is does not matter.
+    """
+    name, underscore, number = node_id.rpartition("_")
+    return bool(underscore) and _DIGITS.fullmatch(number) is not None and name in _verbatim_names()
 
 
 def _process_key() -> bytes:
@@ -51,9 +89,9 @@ def pseudonym(node_id: str) -> str:
 
 
 def anonymous_id(node: Node) -> str:
-    """Return the id telemetry may send for ``node``: its own id when it is Flowise's
-    ``<name>_<n>``, else its :func:`pseudonym`."""
-    return node.id if is_flowise_id(node.id, node.name) else pseudonym(node.id)
+    """Return the id telemetry may send for ``node``: its own id when :func:`is_flowise_id`,
+    else its :func:`pseudonym`."""
+    return node.id if is_flowise_id(node.id) else pseudonym(node.id)
 
 
 def flow_graph(flow: Chatflow) -> dict[str, Any]:
