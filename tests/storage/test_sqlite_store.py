@@ -152,7 +152,7 @@ def test_tools_and_assistants_round_trip_exactly(path: Path) -> None:
     assert got_tool.to_flowise() == tool.to_flowise()
     assert got_built == built
     assert got_built.to_flowise() == built.to_flowise()
-    assert got_built.schema == [{"property": "a"}]
+    assert got_built.to_flowise()["schema"] == [{"property": "a"}]
     assert got_assistant == assistant
 
 
