@@ -244,7 +244,10 @@ class MetricsServer:
         self.host = host
         self.port: int = self._server.server_port
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="flowkit-metrics", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="flowkit-metrics",
+            daemon=True,
         )
         self._thread.start()
 
