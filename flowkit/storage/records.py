@@ -39,13 +39,14 @@ _PARSE_LOCK = threading.Lock()
 
 
 def dumps(value: Any, what: str) -> str:
-    """Return ``value`` as compact JSON text.
+    """Return ``value`` as compact JSON text, ASCII only (a lone surrogate in a value is
+    escaped, so any str a flow holds can be stored).
 
     :param what: names the value in the error, e.g. ``"chatflow 'f1'"``.
     :raises FlowValidationError: when a value is not JSON (a set, an object, ...).
     """
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+        return json.dumps(value, separators=(",", ":"), default=_default)
     except (TypeError, ValueError) as exc:
         raise FlowValidationError(f"{what} cannot be stored: {exc}") from None
 
