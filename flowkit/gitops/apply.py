@@ -17,6 +17,7 @@ __all__ = ["Applied", "Writable", "apply"]
 class Writable(Readable, Protocol):
     """What applying needs: a Workspace's create, update and delete methods."""
 
+    def get_chatflow(self, chatflow_id: str) -> Chatflow: ...
     def create_chatflow(self, flow: Chatflow) -> Chatflow: ...
     def update_chatflow(self, flow: Chatflow) -> Chatflow: ...
     def delete_chatflow(self, chatflow_id: str) -> None: ...
@@ -89,5 +90,16 @@ def _carry_out(workspace: Writable, change: Change) -> str:
 
 def _save_flow(workspace: Writable, document: Document, target_id: str | None) -> str:
     flow = to_chatflow(document, id=target_id)
-    saved = workspace.update_chatflow(flow) if target_id else workspace.create_chatflow(flow)
-    return saved.id
+    if target_id is None:
+        return workspace.create_chatflow(flow).id
+    # The folder holds the graph; the record's own settings (deployed, apiConfig,
+    # chatbotConfig, ...) are the target's, and an update keeps them.
+    current = workspace.get_chatflow(target_id)
+    for field in type(current).model_fields:
+        if field not in _FROM_FOLDER:
+            setattr(flow, field, getattr(current, field))
+    return workspace.update_chatflow(flow).id
+
+
+_FROM_FOLDER = frozenset({"id", "name", "type", "flow_extra", "updated_at"})
+"""Chatflow fields a folder decides; every other field of an updated flow is kept."""
