@@ -1,5 +1,5 @@
-"""The anonymized flow shape: Flowise ids pass, other ids become stable pseudonyms, and the
-snapshot cache follows every change of the flow."""
+"""The anonymized flow shape: ids of Flowise's own components pass, other ids become stable
+pseudonyms, and the snapshot cache follows every change of the flow."""
 
 from __future__ import annotations
 
@@ -9,27 +9,36 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowkit import signals
+import flowkit.telemetry
+from flowkit import Workspace, signals
 from flowkit.model import Chatflow, ChatType
 from flowkit.runtime import retrieval_demo_flow
 from flowkit.telemetry import (
     GraphSnapshots,
+    JsonlSink,
     MemorySink,
     Telemetry,
+    TelemetrySettings,
     flow_graph,
     pseudonym,
 )
+from flowkit.telemetry.anonymize import flowise_node_names, is_flowise_id
+from tests.conftest import MARKETPLACE
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PSEUDONYM = re.compile(r"node_[0-9a-f]{16}")
 
-component_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,30}", fullmatch=True)
-"""Component names as Flowise has them, underscores included (``chatOpenAI_LlamaIndex``)."""
+component_names = st.sampled_from(sorted(flowise_node_names()))
+"""Flowise's own component names, underscores included (``chatOpenAI_LlamaIndex``)."""
 
 user_ids = st.text(min_size=1, max_size=40).map(lambda text: f"SECRET {text}")
 """Node ids that do not follow ``<name>_<n>`` and may carry user text."""
@@ -110,16 +119,18 @@ def test_name_with_underscores_and_number_passes_unchanged() -> None:
 @pytest.mark.parametrize(
     ("name", "node_id"),
     [
-        ("chatOpenAI", "llmChain_0"),  # another component's pattern
+        ("myModel", "myModel_0"),  # not a Flowise component
+        ("alice@example.com", "alice@example.com_0"),
+        ("chatOpenAI", "chatopenai_0"),  # names are case-sensitive
         ("chatOpenAI", "chatOpenAI_01"),  # not how Flowise numbers
         ("chatOpenAI", "chatOpenAI_"),
         ("chatOpenAI", "chatOpenAI"),
-        ("chatOpenAI", "chatOpenAI_LlamaIndex_0"),  # a longer name's id
+        ("chatOpenAI", "chatOpenAI_secret_0"),  # a Flowise name, then user text
         ("chatOpenAI", "chatOpenAI_0 "),
         ("chatOpenAI", "chatOpenAI_٣"),  # a non-ASCII digit
     ],
 )
-def test_id_not_following_its_own_component_pattern_is_pseudonymized(
+def test_id_not_following_a_flowise_component_pattern_is_pseudonymized(
     name: str, node_id: str
 ) -> None:
     flow = Chatflow()
@@ -127,6 +138,217 @@ def test_id_not_following_its_own_component_pattern_is_pseudonymized(
 
     assert flow_graph(flow)["nodes"] == [pseudonym(node_id)]
     assert PSEUDONYM.fullmatch(pseudonym(node_id))
+
+
+# ---- the catalog of Flowise's node names ----------------------------------------------------
+
+SPEC_NAMES = MARKETPLACE.parent / "spec" / "flowise-3.1.3-node-names.txt"
+CATALOG_FILE = Path(flowkit.telemetry.__file__).parent / "data" / "flowise_node_names.json"
+LOCAL_EXPORTS = sorted(
+    path
+    for path in [*(ROOT / "tests" / "data").rglob("*.json"), *(ROOT / "examples").rglob("*.json")]
+    if "tools" not in path.parts  # custom tool exports, not chatflows
+)
+"""The chatflow exports vendored in the repository (tests/data, examples)."""
+
+
+def test_catalog_holds_every_flowise_3_1_3_name() -> None:
+    if not SPEC_NAMES.is_file():
+        pytest.skip(f"{SPEC_NAMES} not found (it sits beside the repository on team machines)")
+    listed = {line.strip() for line in SPEC_NAMES.read_text().splitlines() if line.strip()}
+
+    assert len(listed) == 310
+    assert listed <= flowise_node_names()
+
+
+@pytest.mark.parametrize(
+    "name", ["csvAgent", "pineconeUpsert", "chromaExistingIndex", "autoGPT", "mrklAgentChat"]
+)
+def test_catalog_keeps_names_removed_from_flowise_since_1_x(name: str) -> None:
+    assert name in flowise_node_names()
+
+
+def test_catalog_says_which_flowise_releases_it_came_from() -> None:
+    catalog = json.loads(CATALOG_FILE.read_text("utf-8"))
+    versions = {(source["package"], source["version"]) for source in catalog["sources"]}
+
+    assert ("flowise", "3.1.3") in versions
+    assert ("flowise-components", "1.8.6") in versions  # the last 1.x release
+    assert ("flowise-components", "1.0.0") in versions
+    assert frozenset(catalog["names"]) == flowise_node_names()
+    assert catalog["names"] == sorted(catalog["names"])
+
+
+def test_catalog_is_one_frozenset_loaded_once() -> None:
+    first = flowise_node_names()
+
+    assert isinstance(first, frozenset)
+    assert flowise_node_names() is first
+
+
+def test_catalog_is_read_on_first_use_not_at_import() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        opened = []
+        def audit(event, args):
+            if event == "open" and str(args[0]).endswith("flowise_node_names.json"):
+                opened.append(args[0])
+        sys.addaudithook(audit)
+        import flowkit, flowkit.telemetry
+        from flowkit.model import Chatflow
+        print(len(opened))
+        flow = Chatflow()
+        flow.add_node("chatOpenAI")
+        flowkit.telemetry.flow_graph(flow)
+        flowkit.telemetry.flow_graph(flow)
+        print(len(opened))
+        """
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert done.stdout.split() == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("node_id", "verbatim"),
+    [
+        ("chatOpenAI_0", True),
+        ("chatOpenAI_LlamaIndex_12", True),
+        ("csvAgent_3", True),  # Flowise 1.x only
+        ("hashingEmbeddings_0", True),  # a flowkit built-in: a name of this package
+        ("alice@example.com_0", False),
+        ("chatOpenAI_secret_0", False),
+        ("chatopenai_0", False),
+        ("chatOpenAI_00", False),
+        ("chatOpenAI_-1", False),
+        ("chatOpenAI_0_", False),
+        ("_0", False),
+        ("0", False),
+        ("", False),
+    ],
+)
+def test_is_flowise_id_needs_a_catalog_name_and_a_flowise_number(
+    node_id: str, verbatim: bool
+) -> None:
+    assert is_flowise_id(node_id) is verbatim
+
+
+def check_export_keeps_every_id(path: Path) -> None:
+    flow = Chatflow.from_flowise(path)
+    ids = [node.id for node in flow.nodes]
+
+    graph = flow_graph(flow)
+
+    assert ids, f"{path.name} has no nodes"
+    assert graph["nodes"] == ids
+    assert graph["edges"] == [{"source": e.source, "target": e.target} for e in flow.edges]
+
+
+def test_every_marketplace_chatflow_keeps_its_exact_graph(marketplace_chatflow: Path) -> None:
+    check_export_keeps_every_id(marketplace_chatflow)
+
+
+@pytest.mark.parametrize("path", LOCAL_EXPORTS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_vendored_chatflow_keeps_its_exact_graph(path: Path) -> None:
+    check_export_keeps_every_id(path)
+
+
+def alice_flow() -> Chatflow:
+    flow = Chatflow()
+    loader = flow.add_node("plainText")
+    alice = flow.add_node("alice@example.com", category="Vector Stores")
+    chain = flow.add_node("retrievalQAChain", category="Chains")
+    flow.connect(loader, alice, "document")
+    flow.connect(alice, chain, "vectorStoreRetriever")
+    return flow
+
+
+def assert_no_trace_of_alice(text: str) -> None:
+    assert "alice" not in text.lower()
+    assert "example.com" not in text.lower()
+
+
+def test_user_named_node_leaves_no_trace_in_the_memory_sink(
+    sink: MemorySink, telemetry: Telemetry
+) -> None:
+    flow = Workspace().create_chatflow(alice_flow())
+    alice_id = flow.nodes[1].id
+    send_upsert(flow, alice_id)
+    send_prediction(flow)
+
+    assert alice_id == "alice@example.com_0"
+    assert [e.event for e in sink.events] == [
+        "chatflow_created",
+        "vector_upserted",
+        "prediction_sent",
+    ]
+    for event in sink.events:
+        assert_no_trace_of_alice(json.dumps(event.to_wire()))
+        assert_no_trace_of_alice(repr(event))
+    assert graph_of(sink.events[0])["nodes"] == [
+        "plainText_0",
+        pseudonym(alice_id),
+        "retrievalQAChain_0",
+    ]
+
+
+def test_user_named_node_leaves_no_trace_in_the_jsonl_file_or_home(
+    tmp_path: Path, flowkit_home: Path
+) -> None:
+    file = tmp_path / "events.jsonl"
+    client = Telemetry(
+        sink=JsonlSink(file), settings=TelemetrySettings(home=flowkit_home), synchronous=True
+    )
+    with client:
+        flow = Workspace().create_chatflow(alice_flow())
+        send_upsert(flow, flow.nodes[1].id)
+        send_prediction(flow)
+    client.shutdown()
+
+    lines = file.read_text("utf-8").splitlines()
+    assert [json.loads(line)["event"] for line in lines] == [
+        "chatflow_created",
+        "vector_upserted",
+        "prediction_sent",
+    ]
+    for written in [*tmp_path.rglob("*"), *flowkit_home.rglob("*")]:
+        if written.is_file():
+            assert_no_trace_of_alice(written.read_bytes().decode("utf-8", "replace"))
+
+
+not_catalog_names = st.one_of(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,30}", fullmatch=True),  # Flowise-like names
+    st.emails(),
+    st.text(min_size=1, max_size=30),
+).filter(lambda name: name.strip() == name and not is_flowise_id(f"{name}_0"))
+"""Names a user may give a node that are no Flowise (or flowkit built-in) component."""
+
+HARMLESS = set("node_0123456789abcdef") | set("chatOpenAI_0")
+"""The characters of the ids sent below: a name made only of them may be found by chance."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(names=st.lists(not_catalog_names, min_size=1, max_size=5, unique=True))
+def test_user_names_never_appear_in_the_anonymized_graph(names: list[str]) -> None:
+    flow = Chatflow()
+    model = flow.add_node("chatOpenAI")
+    user_nodes = [flow.add_node(name) for name in names]
+    for node in user_nodes:
+        flow.connect(model, node, "model")
+
+    graph = flow_graph(flow)
+
+    assert graph["nodes"] == ["chatOpenAI_0", *(pseudonym(node.id) for node in user_nodes)]
+    assert all(PSEUDONYM.fullmatch(alias) for alias in graph["nodes"][1:])
+    sent = {*graph["nodes"], *(edge[end] for edge in graph["edges"] for end in edge)}
+    assert sent == set(graph["nodes"])
+    for name in names:
+        leaked = [graph_id for graph_id in sent if name in graph_id]
+        assert not leaked or set(name) <= HARMLESS, leaked
 
 
 def test_user_text_id_is_pseudonymized_the_same_in_nodes_and_edges() -> None:
