@@ -1,10 +1,11 @@
 """The ``flowkit`` command (also ``python -m flowkit``).
 
-Commands: ``demo``, ``preview``, ``validate``, ``events``, ``schema`` and ``telemetry
-status``; ``flowkit COMMAND --help`` describes each. Exit status: 0 success, 1 ``validate``
-found a file with problems, 2 an error (bad usage or bad input: a missing file, bad JSON,
-an unknown event, an invalid flow), always reported as one ``flowkit: error: ...`` line on
-standard error, never a traceback. This package is the only part of flowkit that prints.
+Commands: ``demo``, ``preview``, ``validate``, ``events``, ``schema``, ``telemetry
+status``, ``ls`` and ``diff`` (workspace files); ``flowkit COMMAND --help`` describes each.
+Exit status: 0 success, 1 ``validate`` found a file with problems, 2 an error (bad usage
+or bad input: a missing file, bad JSON, an unknown event, an invalid flow), always reported
+as one ``flowkit: error: ...`` line on standard error, never a traceback. This package is
+the only part of flowkit that prints.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import os
 import sys
 
-from flowkit.cli import demo, events, flows, status
+from flowkit.cli import demo, events, flows, status, workspace_file
 from flowkit.cli.common import CommandError, Handler, Parser, UsageError
 from flowkit.errors import FlowkitError
 
@@ -53,6 +54,8 @@ def build_parser() -> Parser:
     events.add_events_parser(commands)
     events.add_schema_parser(commands)
     status.add_parser(commands)
+    workspace_file.add_ls_parser(commands)
+    workspace_file.add_diff_parser(commands)
     return parser
 
 

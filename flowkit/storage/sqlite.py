@@ -223,6 +223,14 @@ class SQLiteStore:
         row = self._read(lambda conn: conn.execute(f"SELECT count(*) FROM {table}").fetchone())
         return int(row[0])
 
+    def revision_counts(self) -> dict[str, int]:
+        """How many revisions each chatflow has (its newest revision number), by id, in the
+        order the flows were first saved. Parses no graph."""
+        rows = self._read(
+            lambda conn: conn.execute("SELECT id, revision FROM chat_flow ORDER BY seq").fetchall()
+        )
+        return {flow_id: int(number) for flow_id, number in rows}
+
     def replace(self, entity: Entity) -> None:
         """Replace the kept entity that has ``entity``'s kind and id; a chatflow gets a new
         revision (the previous number plus one).
