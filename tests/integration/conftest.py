@@ -1,0 +1,76 @@
+"""The integration suite runs only under ``make test-integration`` (FLOWKIT_INTEGRATION=1):
+it starts real servers (Prometheus, an OTLP receiver) and real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+APP = HERE / "flowkit_app.py"
+
+_CLEARED = (
+    "ENABLE_METRICS",
+    "METRICS_PROVIDER",
+    "METRICS_SERVICE_NAME",
+    "FLOWKIT_METRICS_PORT",
+    "FLOWKIT_METRICS_HOST",
+    "FLOWKIT_TRACES",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "DISABLE_FLOWISE_TELEMETRY",
+    "DO_NOT_TRACK",
+    "FLOWKIT_TELEMETRY_FILE",
+    "FLOWKIT_TELEMETRY_SINK",
+    "POSTHOG_PUBLIC_API_KEY",
+    "POSTHOG_HOST",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip this folder's tests unless FLOWKIT_INTEGRATION=1 (make test-integration)."""
+    if os.environ.get("FLOWKIT_INTEGRATION") == "1":
+        return
+    skip = pytest.mark.skip(reason="real servers: run with make test-integration")
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(HERE):
+            item.add_marker(skip)
+
+
+def app_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a flowkit subprocess: no inherited metrics or telemetry settings."""
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARED and not k.startswith("OTEL_")}
+    env["FLOWKIT_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def start_process() -> Iterator[object]:
+    """Start processes that are always stopped (terminate, then kill) when the test ends."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(args: list[str], **kwargs: object) -> subprocess.Popen[str]:
+        process = subprocess.Popen(args, text=True, **kwargs)  # type: ignore[call-overload]
+        started.append(process)
+        return process
+
+    yield start
+    for process in reversed(started):
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+PYTHON = sys.executable
