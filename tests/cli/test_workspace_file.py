@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from flowkit.cli import main
 from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.storage.sqlite import SQLiteStore
 
@@ -77,9 +78,9 @@ def test_diff_of_a_revision_with_itself_says_no_changes(
     ],
 )
 def test_errors_are_one_line_and_exit_2(
-    run_flowkit: Run,
     workspace: tuple[Path, Chatflow],
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     args: tuple[str, ...],
     message: str,
 ) -> None:
@@ -87,10 +88,11 @@ def test_errors_are_one_line_and_exit_2(
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database")
     names = {"FLOWS": str(path), "FLOW": flow.id, "NOTES": str(notes)}
-    result = run_flowkit(*(names.get(arg, arg) for arg in args))
-    assert result.code == 2
-    assert result.out == ""
-    assert result.err.count("\n") == 1
-    assert result.err.startswith("flowkit: error: ")
-    assert message in result.err
+    code = main([names.get(arg, arg) for arg in args])  # in process: 6 cases, no startup
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("flowkit: error: ")
+    assert message in err
     assert not Path("missing.db").exists()
