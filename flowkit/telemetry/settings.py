@@ -62,6 +62,22 @@ def _opts_out(value: object) -> bool:
     return value.strip(_ASCII_SPACE).lower() not in _FALSY
 
 
+def _opt_out_in_any_case(env: Mapping[str, str]) -> str | None:
+    """Say which opt-out the environment sets under another case (``do_not_track=1``), if any.
+
+    Variable names are case-sensitive on POSIX but not on Windows, and ``.env`` already honours
+    every case; so does the environment. Only ASCII case differs: no Unicode folding.
+    """
+    for key in list(env):  # a copy of the names: another thread may change os.environ
+        upper = key.upper() if key.isascii() else key
+        if key == upper or upper not in OPT_OUT_VARIABLES:
+            continue
+        value = env.get(key)
+        if value is not None and _opts_out(value):
+            return f"{_show(key, value)} in environment"
+    return None
+
+
 def _show(name: str, value: object) -> str:
     """``NAME=value`` for humans: short, printable, never the whole of a huge value."""
     if value is None:
@@ -251,13 +267,15 @@ class TelemetrySettings:
         Telemetry is off when ``DISABLE_FLOWISE_TELEMETRY`` or ``DO_NOT_TRACK``, in the
         environment *or* in the ``.env`` file, has any value but empty, ``0``, ``false``,
         ``no`` or ``off`` (any case, surrounding whitespace ignored); a bare key in ``.env``
-        counts as set. Neither source can undo the other's opt-out, nor can a later line of
-        ``.env`` undo an earlier one. A ``.env`` that exists but cannot be read or parsed
-        (not a regular file, over 256 KiB, not UTF-8, a bad line) turns telemetry off too,
-        with one warning on the ``flowkit.telemetry`` logger; so does one that names an
-        opt-out variable, in any case, other than in a comment or as ``NAME=value`` on a line
-        of its own (``"DO_NOT_TRACK"=1``, ``do_not_track=1``, ``DO_NOT_TRACK: 1``, a line
-        inside a quoted value), since another reader of the file may take it for an opt-out.
+        counts as set. A name in another ASCII case (``do_not_track=1``) opts out in the
+        environment as it does in ``.env``; ``disabled_by`` names the exact spelling first.
+        Neither source can undo the other's opt-out, nor can a later line of ``.env`` undo
+        an earlier one. A ``.env`` that exists but cannot be read or parsed (not a regular
+        file, over 256 KiB, not UTF-8, a bad line) turns telemetry off too, with one warning
+        on the ``flowkit.telemetry`` logger; so does one that names an opt-out variable, in
+        any case, other than in a comment or as ``NAME=value`` on a line of its own
+        (``"DO_NOT_TRACK"=1``, ``do_not_track=1``, ``DO_NOT_TRACK: 1``, a line inside a
+        quoted value), since another reader of the file may take it for an opt-out.
         For every other variable the environment wins over ``.env``, and empty values count
         as unset.
 
@@ -280,6 +298,8 @@ class TelemetrySettings:
             for name in OPT_OUT_VARIABLES:
                 if disabled_by is None and name in values and _opts_out(values[name]):
                     disabled_by = f"{_show(name, values[name])} {where}"
+            if values is env and disabled_by is None:
+                disabled_by = _opt_out_in_any_case(env)
         for name in OPT_OUT_VARIABLES:  # every assignment in .env, not only the last one
             for key, value in dotenv.opt_outs:
                 if disabled_by is None and key == name and _opts_out(value):

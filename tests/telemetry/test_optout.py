@@ -193,6 +193,18 @@ def test_do_not_track_in_environment_sends_nothing(
     assert "DO_NOT_TRACK" in (client.settings.disabled_by or "")
 
 
+def test_lowercase_do_not_track_in_environment_sends_nothing(
+    flowkit_home: Path, tmp_path: Path, run_opted_out: Callable[..., Telemetry]
+) -> None:
+    settings = TelemetrySettings.from_env(
+        environ=env(flowkit_home, do_not_track="1"), dotenv_path=tmp_path / "absent.env"
+    )
+
+    client = run_opted_out(settings)
+
+    assert client.settings.disabled_by == "do_not_track=1 in environment"
+
+
 def test_do_not_track_in_dotenv_sends_nothing(
     flowkit_home: Path, tmp_path: Path, run_opted_out: Callable[..., Telemetry]
 ) -> None:
@@ -316,7 +328,7 @@ print(json.dumps({
 """
 
 
-@pytest.mark.parametrize("where", ["environment", "dotenv"])
+@pytest.mark.parametrize("where", ["environment", "lowercase environment", "dotenv"])
 def test_installed_client_in_an_opted_out_process_leaves_no_trace(
     where: str, tmp_path: Path
 ) -> None:
@@ -325,10 +337,12 @@ def test_installed_client_in_an_opted_out_process_leaves_no_trace(
     workdir.mkdir()
     script = tmp_path / "operate.py"
     script.write_text(INSTALL_AND_OPERATE, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in TELEMETRY_VARIABLES}
     env["FLOWKIT_HOME"] = str(home)
     if where == "environment":
         env["DISABLE_FLOWISE_TELEMETRY"] = "true"
+    elif where == "lowercase environment":
+        env["do_not_track"] = "1"
     else:
         (workdir / ".env").write_text("DO_NOT_TRACK=1\n", encoding="utf-8")
 

@@ -104,6 +104,87 @@ def test_dotenv_value_turns_off_unless_falsy(name: str, value: str, tmp_path: Pa
     assert result.enabled == (one_line and bool(FALSY_PATTERN.fullmatch(read_back)))
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["do_not_track", "Do_Not_Track", "disable_flowise_telemetry", "Disable_FLOWISE_telemetry"],
+)
+def test_opt_out_name_in_another_case_in_environment_turns_off(name: str, no_dotenv: Path) -> None:
+    result = TelemetrySettings.from_env({name: "1"}, dotenv_path=no_dotenv)
+
+    assert not result.enabled
+    assert result.disabled_by == f"{name}=1 in environment"
+
+
+def test_opt_out_name_in_another_case_reads_like_dotenv(tmp_path: Path) -> None:
+    path = write_dotenv(tmp_path, "do_not_track=1\n")
+
+    from_dotenv = TelemetrySettings.from_env({}, dotenv_path=path)
+    absent = tmp_path / "absent.env"
+    from_environment = TelemetrySettings.from_env({"do_not_track": "1"}, dotenv_path=absent)
+
+    assert from_dotenv.enabled is from_environment.enabled is False
+
+
+@settings(suppress_health_check=FIXTURE_CHECKS)
+@given(
+    spelling=st.sampled_from(OPT_OUTS).flatmap(
+        lambda name: st.lists(st.booleans(), min_size=len(name), max_size=len(name)).map(
+            lambda lower: "".join(
+                c.lower() if low else c for c, low in zip(name, lower, strict=True)
+            )
+        )
+    ),
+    value=st.one_of(st.text(), st.sampled_from(FALSY)),
+)
+def test_any_ascii_case_of_an_opt_out_name_in_environment_counts(
+    spelling: str, value: str, no_dotenv: Path
+) -> None:
+    result = TelemetrySettings.from_env({spelling: value}, dotenv_path=no_dotenv)
+
+    assert result.enabled == bool(FALSY_PATTERN.fullmatch(value))
+
+
+def test_falsy_lowercase_name_cannot_undo_an_opt_out(no_dotenv: Path) -> None:
+    environ = {"DO_NOT_TRACK": "1", "do_not_track": "0"}
+
+    result = TelemetrySettings.from_env(environ, dotenv_path=no_dotenv)
+
+    assert result.disabled_by == "DO_NOT_TRACK=1 in environment"
+
+
+def test_exact_spelling_is_named_before_another_case(no_dotenv: Path) -> None:
+    environ = {"do_not_track": "yes", "DISABLE_FLOWISE_TELEMETRY": "true"}
+
+    result = TelemetrySettings.from_env(environ, dotenv_path=no_dotenv)
+
+    assert result.disabled_by == "DISABLE_FLOWISE_TELEMETRY=true in environment"
+
+
+def test_falsy_lowercase_name_keeps_telemetry_on(no_dotenv: Path) -> None:
+    result = TelemetrySettings.from_env({"do_not_track": "false"}, dotenv_path=no_dotenv)
+
+    assert result.enabled
+
+
+@pytest.mark.parametrize(
+    "name", ["DO_NOT_TRACK_ME", "x_do_not_track", "\uff44o_not_track", "DO NOT TRACK"]
+)
+def test_other_names_like_an_opt_out_do_not_count(name: str, no_dotenv: Path) -> None:
+    result = TelemetrySettings.from_env({name: "1"}, dotenv_path=no_dotenv)
+
+    assert result.enabled
+
+
+def test_lowercase_opt_out_in_os_environ_turns_off(
+    monkeypatch: pytest.MonkeyPatch, no_dotenv: Path
+) -> None:
+    monkeypatch.setenv("do_not_track", "1")
+
+    result = TelemetrySettings.from_env(dotenv_path=no_dotenv)
+
+    assert result.disabled_by == "do_not_track=1 in environment"
+
+
 def test_bare_key_in_dotenv_turns_telemetry_off(tmp_path: Path) -> None:
     path = write_dotenv(tmp_path, "DO_NOT_TRACK\n")
 
