@@ -49,3 +49,9 @@ docs: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+# A real Flowise 3.x (installed once into FLOWISE_CACHE, default /tmp/flowise-cache) and an
+# OpenAI-compatible mock, both on 127.0.0.1, for tests/flowise; everything stops on exit.
+.PHONY: test-flowise
+test-flowise: $(VENV)/.installed-dev
+	bash scripts/flowise/test-flowise.sh
