@@ -55,3 +55,10 @@ clean:
 .PHONY: test-flowise
 test-flowise: $(VENV)/.installed-dev
 	bash scripts/flowise/test-flowise.sh
+
+# A real Prometheus (the Debian package, installed when missing) scraping a flowkit process,
+# an OTLP/HTTP receiver, and 4 forked workers, all on 127.0.0.1, for tests/integration;
+# everything the run starts is stopped on exit (tests/integration/run.sh).
+.PHONY: test-integration
+test-integration: $(VENV)/.installed-dev
+	bash tests/integration/run.sh $(BIN)/pytest

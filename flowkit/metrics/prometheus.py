@@ -18,7 +18,7 @@ import contextlib
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -63,7 +63,7 @@ def _label(key: str, value: str) -> str:
     return f'{key}="{_escape(value)}"'
 
 
-def render(registry: CollectorRegistry) -> bytes:
+def render(registry: CollectorRegistry, layout: Mapping[str, Sequence[str]] | None = None) -> bytes:
     """Return ``registry``'s metrics in the Prometheus text format, as Flowise writes them.
 
     Counters keep their own name (``chatflow_created``, not ``chatflow_created_total``);
@@ -71,10 +71,16 @@ def render(registry: CollectorRegistry) -> bytes:
     written without ``.0`` (``4``, ``le="5"``), as prom-client writes them.
 
     :param registry: a prometheus-client registry (a multiprocess one sums every worker).
+    :param layout: metric name to label names, in the order to write them; the metrics it
+        names come first, in its order (a multiprocess registry sorts labels by name and
+        yields metrics in no set order: this restores Flowise's ``{status, app}``).
     :returns: UTF-8 text, one ``# HELP`` and ``# TYPE`` pair per metric.
     """
     lines: list[str] = []
-    for metric in registry.collect():
+    order = {name: index for index, name in enumerate(layout or {})}
+    metrics = sorted(registry.collect(), key=lambda m: order.get(m.name, len(order)))
+    for metric in metrics:
+        declared = (layout or {}).get(metric.name, ())
         name, kind = metric.name, metric.type
         if kind == "unknown":
             kind = "untyped"
@@ -87,7 +93,11 @@ def render(registry: CollectorRegistry) -> bytes:
                 continue
             if kind == "counter" and series == name + "_total":
                 series = name
-            labels = ",".join(_label(key, value) for key, value in sample.labels.items())
+            pairs = list(sample.labels.items())
+            if declared:
+                rank = {key: index for index, key in enumerate(declared)}
+                pairs.sort(key=lambda pair: rank.get(pair[0], len(rank)))
+            labels = ",".join(_label(key, value) for key, value in pairs)
             text = f"{series}{{{labels}}}" if labels else series
             lines.append(f"{text} {_number(sample.value)}")
         lines.append("")
@@ -145,6 +155,9 @@ class PrometheusRecorder:
             buckets=DURATION_BUCKETS_MS,
             registry=own,
         )
+        self.layout: dict[str, tuple[str, ...]] = dict.fromkeys(COUNTERS, ("status", "app"))
+        self.layout[VERSION_GAUGE] = ("version", "app")
+        self.layout[DURATION_HISTOGRAM] = ("operation", "status", "le")
         self._count_series: dict[tuple[str, str], Any] = {}
         self._duration_series: dict[tuple[str, str], Any] = {}
 
@@ -180,7 +193,7 @@ class PrometheusRecorder:
 
     def render(self) -> bytes:
         """Return the current metrics in Flowise's text format (see :func:`render`)."""
-        return render(self.exposition_registry())
+        return render(self.exposition_registry(), self.layout)
 
     def wsgi_app(self) -> Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]:
         """Return a WSGI app that answers every GET with :meth:`render` (mount it at

@@ -9,12 +9,13 @@ user can fill; flush everything, print ``DONE``, exit.
 
 Every operation (counts the tests check):
 
-* create_chatflow: 4 chatflows + 1 MULTIAGENT flow + 1 slow flow + 1 flow without a store
-  -> chatflow_created{success} 6, agentflow_created{success} 1
+* create_chatflow: 4 chatflows + 1 MULTIAGENT flow + 1 slow flow + 1 flow whose tool
+  component raises + 1 flow without a store -> chatflow_created{success} 7,
+  agentflow_created{success} 1
 * upsert_vector: 3 successes; 2 failures (no vector store; unknown id)
   -> vector_upserted{success} 3, vector_upserted{failure} 2
-* predict: 5 external on the slow flow (each ~30 ms); 1 internal on a chatflow; 1 failure
-  (unknown id) -> chatflow_prediction_external{success} 5, {failure} 1,
+* predict: 5 external on the slow flow (each ~30 ms); 1 internal on a chatflow; 2 failures
+  (a component raises; unknown id) -> chatflow_prediction_external{success} 5, {failure} 2,
   chatflow_prediction_internal{success} 1
 * create_tool 1, create_assistant 1.
 """
@@ -62,6 +63,11 @@ def run_operations() -> None:
     slow = Chatflow(name=f"{SECRET}-slow")
     slow.add_node("slowEcho", category="Chains", inputs={"systemMessage": f"{SECRET}-prompt"})
     workspace.create_chatflow(slow)
+    broken = Chatflow(name=f"{SECRET}-broken")
+    tool = broken.add_node("failingSecretTool", category="Tools")
+    chain = broken.add_node("slowEcho", category="Chains")
+    broken.connect(tool, chain, "tools")
+    workspace.create_chatflow(broken)
     storeless = Chatflow(name=f"{SECRET}-storeless")
     storeless.add_node("slowEcho", category="Chains")
     workspace.create_chatflow(storeless)
@@ -75,11 +81,14 @@ def run_operations() -> None:
     for _ in range(5):
         workspace.predict(slow, f"{SECRET}-question")
     workspace.predict(flows[0], f"{SECRET}-question", chat_type="INTERNAL")
-    with contextlib.suppress(Exception):
-        workspace.predict(f"{SECRET}-missing-flow-id", f"{SECRET}-question")
+    for target in (broken, f"{SECRET}-missing-flow-id"):
+        with contextlib.suppress(Exception):
+            workspace.predict(target, f"{SECRET}-question")
 
+    # A tool's name is part of Flowise's own tool_created payload (toolName), so it is not
+    # planted; its description and code are.
     workspace.create_tool(
-        Tool(name=f"{SECRET}-tool", description=f"{SECRET}-description", func=f"{SECRET}()")
+        Tool(name="calculator", description=f"{SECRET}-description", func=f"{SECRET}()")
     )
     workspace.create_assistant(Assistant(details={"instructions": f"{SECRET}-instructions"}))
 

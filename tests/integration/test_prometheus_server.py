@@ -101,7 +101,7 @@ def test_prometheus_scrapes_flowises_series_from_a_flowkit_process(
     )
     total_total = _query(port, '{__name__=~".+_total"}')
 
-    assert _value(created) == 6
+    assert _value(created) == 7
     assert created[0]["metric"] == {
         "__name__": "chatflow_created",
         "status": "success",
@@ -114,7 +114,7 @@ def test_prometheus_scrapes_flowises_series_from_a_flowkit_process(
     assert _value(agentflows) == 1
     assert {r["metric"]["status"]: float(r["value"][1]) for r in predictions} == {
         "success": 5,
-        "failure": 1,
+        "failure": 2,
     }
     # 5 of the 6 successful predictions took ~30 ms (the 15..50 ms bucket), one far less.
     assert 15 < _value(median) <= 50
