@@ -70,9 +70,16 @@ def content_hash(name: str, flow_type: str, flow_data: str) -> str:
 # ---- chatflows ----------------------------------------------------------------------------
 
 
+# The fields a chatflow row keeps in columns of their own; every other field of the model
+# (flow_extra, and Flowise's deployed, isPublic, ... where the model has them) is kept, by
+# field name, in the JSON column ``fields``.
+_COLUMN_FIELDS = frozenset({"id", "name", "type", "created_at", "updated_at"})
+
+
 @dataclass(frozen=True, slots=True)
 class ChatflowRow:
-    """A chatflow as the ``chat_flow`` table keeps it (Flowise's API record)."""
+    """A chatflow as the ``chat_flow`` table keeps it: Flowise's API record, its
+    ``flowData`` as text."""
 
     id: str
     name: str
@@ -80,20 +87,8 @@ class ChatflowRow:
     flow_data: str
     created_date: str
     updated_date: str
-    flow_extra: str
+    fields: str
     hash: str
-
-    def record(self) -> dict[str, Any]:
-        """The Flowise API record: ``{id, name, flowData (text), type, createdDate,
-        updatedDate}``."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "flowData": self.flow_data,
-            "type": self.type,
-            "createdDate": self.created_date,
-            "updatedDate": self.updated_date,
-        }
 
 
 def chatflow_row(flow: Chatflow) -> ChatflowRow:
@@ -103,7 +98,9 @@ def chatflow_row(flow: Chatflow) -> ChatflowRow:
     """
     what = f"chatflow {flow.id!r}"
     flow_data = dumps(chatflow_to_flowise(flow), what)
-    extra = dumps(flow.flow_extra, what) if flow.flow_extra else "{}"
+    values = flow.__dict__
+    others = {k: v for k, v in values.items() if k not in _COLUMN_FIELDS}
+    fields = dumps(others, what)
     kind = flow.type.value
     return ChatflowRow(
         id=flow.id,
@@ -112,8 +109,8 @@ def chatflow_row(flow: Chatflow) -> ChatflowRow:
         flow_data=flow_data,
         created_date=flow.created_at.isoformat(),
         updated_date=flow.updated_at.isoformat(),
-        flow_extra=extra,
-        hash=content_hash(flow.name, kind, flow_data),
+        fields=fields,
+        hash=content_hash(flow.name, kind, flow_data + fields),
     )
 
 
@@ -157,30 +154,47 @@ def stored_chatflow(
     type: str,
     created_date: str,
     updated_date: str,
-    flow_extra: str,
+    fields: str,
     flow_data: str,
     parse: bool,
 ) -> Chatflow:
     """Rebuild a stored chatflow; its graph is parsed now when ``parse``, else on first use.
 
+    The values were validated when the flow was saved, so they are set without validating
+    them again (listing 10,000 flows costs microseconds each); a field this flowkit has but
+    the row lacks gets its default.
+
     :raises FlowValidationError: when ``parse`` and the stored ``flowData`` is not a flow.
     """
-    flow = StoredChatflow.model_construct(
-        id=id,
-        name=name,
-        type=FlowType(type),
-        created_at=datetime.fromisoformat(created_date),
-        updated_at=datetime.fromisoformat(updated_date),
-        flow_extra=json.loads(flow_extra),
-    )
-    private = flow.__pydantic_private__
-    assert private is not None  # Chatflow has private attributes
-    for attr in [a for a in private if a not in _EAGER_ATTRS]:
-        del private[attr]
-    private["_flow_data"] = flow_data
+    values: dict[str, Any] = {
+        "id": id,
+        "name": name,
+        "type": FlowType(type),
+        "created_at": datetime.fromisoformat(created_date),
+        "updated_at": datetime.fromisoformat(updated_date),
+    }
+    stored = json.loads(fields)
+    flow = StoredChatflow.__new__(StoredChatflow)
+    full: dict[str, Any] = {}
+    for field_name, info in _model_fields():
+        if field_name in values:
+            full[field_name] = values[field_name]
+        elif field_name in stored:
+            full[field_name] = stored[field_name]
+        else:
+            full[field_name] = info.get_default(call_default_factory=True)
+    object.__setattr__(flow, "__dict__", full)
+    object.__setattr__(flow, "__pydantic_fields_set__", set(values) | stored.keys())
+    object.__setattr__(flow, "__pydantic_extra__", None)
+    private: dict[str, Any] = {"_revision": 0, "_flow_data": flow_data}
+    object.__setattr__(flow, "__pydantic_private__", private)
     if parse:
         flow._parse_graph(private)
     return flow
+
+
+def _model_fields() -> list[tuple[str, Any]]:
+    return list(StoredChatflow.model_fields.items())
 
 
 # ---- tools and assistants -----------------------------------------------------------------

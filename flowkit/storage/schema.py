@@ -46,7 +46,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             type TEXT NOT NULL,
             createdDate TEXT NOT NULL,
             updatedDate TEXT NOT NULL,
-            flowExtra TEXT NOT NULL,
+            fields TEXT NOT NULL,
             revision INTEGER NOT NULL
         )""",
         """CREATE TABLE chatflow_revision (
@@ -59,7 +59,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             type TEXT NOT NULL,
             createdDate TEXT NOT NULL,
             updatedDate TEXT NOT NULL,
-            flowExtra TEXT NOT NULL,
+            fields TEXT NOT NULL,
             PRIMARY KEY (chatflow_id, number)
         ) WITHOUT ROWID""",
         """CREATE TABLE tool (

@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 _KINDS: dict[type[Any], str] = {Chatflow: "chatflow", Tool: "tool", Assistant: "assistant"}
 _TABLES = {"chatflow": "chat_flow", "tool": "tool", "assistant": "assistant"}
-_FLOW_COLUMNS = "id, name, type, createdDate, updatedDate, flowExtra, flowData"
+_FLOW_COLUMNS = "id, name, type, createdDate, updatedDate, fields, flowData"
 
 
 class SQLiteStore:
@@ -272,14 +272,14 @@ class SQLiteStore:
         number = int(found[0]) + 1
         conn.execute(
             "UPDATE chat_flow SET name = ?, flowData = ?, type = ?, createdDate = ?, "
-            "updatedDate = ?, flowExtra = ?, revision = ? WHERE id = ?",
+            "updatedDate = ?, fields = ?, revision = ? WHERE id = ?",
             (
                 row.name,
                 row.flow_data,
                 row.type,
                 row.created_date,
                 row.updated_date,
-                row.flow_extra,
+                row.fields,
                 number,
                 row.id,
             ),
@@ -516,7 +516,7 @@ class SQLiteStore:
 
 
 _FLOW_INSERT = (
-    "INSERT INTO chat_flow (id, name, flowData, type, createdDate, updatedDate, flowExtra, "
+    "INSERT INTO chat_flow (id, name, flowData, type, createdDate, updatedDate, fields, "
     "revision) VALUES (?,?,?,?,?,?,?,?)"
 )
 _FLOW_BELONGINGS = (
@@ -544,7 +544,7 @@ def _flow_values(row: ChatflowRow, number: int) -> tuple[Any, ...]:
         row.type,
         row.created_date,
         row.updated_date,
-        row.flow_extra,
+        row.fields,
         number,
     )
 
@@ -552,7 +552,7 @@ def _flow_values(row: ChatflowRow, number: int) -> tuple[Any, ...]:
 def _add_revision(conn: sqlite3.Connection, row: ChatflowRow, number: int) -> None:
     conn.execute(
         "INSERT INTO chatflow_revision (chatflow_id, number, created_date, content_hash, name, "
-        "flowData, type, createdDate, updatedDate, flowExtra) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "flowData, type, createdDate, updatedDate, fields) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             row.id,
             number,
@@ -563,14 +563,14 @@ def _add_revision(conn: sqlite3.Connection, row: ChatflowRow, number: int) -> No
             row.type,
             row.created_date,
             row.updated_date,
-            row.flow_extra,
+            row.fields,
         ),
     )
 
 
 def _revision_row(conn: sqlite3.Connection, chatflow_id: str, number: int) -> Any:
     return conn.execute(
-        "SELECT chatflow_id, name, type, createdDate, updatedDate, flowExtra, flowData "
+        "SELECT chatflow_id, name, type, createdDate, updatedDate, fields, flowData "
         "FROM chatflow_revision WHERE chatflow_id = ? AND number = ?",
         (chatflow_id, number),
     ).fetchone()
@@ -585,7 +585,7 @@ def _entity(kind: type[Any], row: Sequence[Any], *, parse: bool) -> Any:
             type=type_,
             created_date=created,
             updated_date=updated,
-            flow_extra=extra,
+            fields=extra,
             flow_data=flow_data,
             parse=parse,
         )

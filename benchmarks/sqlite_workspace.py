@@ -1,0 +1,317 @@
+"""The workspace file (SQLite) against memory, side by side in one run.
+
+Run: ``.venv/bin/python benchmarks/sqlite_workspace.py [--quick]``
+
+1. Saving a chatflow to the file (``SQLiteStore.replace``: the ``chat_flow`` row and a new
+   revision, one transaction) against serializing it to Flowise JSON
+   (``json.dumps(flow.to_flowise())``), for 10-, 100- and 1,000-node flows. Goal: <= 2x.
+2. Create, get, update and predict on the SQLite workspace against the in-memory one, per
+   flow size (through ``Workspace.open(path)`` / ``Workspace()`` when this flowkit has
+   them; otherwise through the stores, and predict is left out, saying so).
+3. Opening a file of 10,000 chatflows and listing them (graphs parsed lazily), against
+   listing them and parsing every graph.
+4. Get by id from a file of 100 flows and from one of 10,000: the ratio should be ~1.
+
+Each figure is the median of several runs, in microseconds or milliseconds; the ratios are
+measured in the same run. Exits 0 when it ran to the end, whatever the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: import the flowkit of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flowkit.model import Chatflow
+from flowkit.storage.sqlite import SQLiteStore
+
+SIZES = (10, 100, 1000)
+
+
+def chain_flow(size: int, name: str = "bench") -> Chatflow:
+    """``size`` nodes in a line, each with Flowise-like inputs."""
+    flow = Chatflow(name=name)
+    previous = None
+    for n in range(size):
+        node = flow.add_node(
+            "llmChain",
+            category="Chains",
+            inputs={"prompt": f"step {n}: answer the question {{question}}", "temperature": 0.7},
+        )
+        if previous is not None:
+            flow.connect(previous, node, "input")
+        previous = node
+    return flow
+
+
+def median_us(fn: Callable[[], object], runs: int) -> float:
+    """The median time of ``fn`` over ``runs`` calls, in microseconds (gc off while timing)."""
+    times = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return statistics.median(times) * 1e6
+
+
+def table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+@contextmanager
+def folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="flowkit-bench-") as name:
+        yield Path(name)
+
+
+def runs_for(size: int, quick: bool) -> int:
+    base = {10: 400, 100: 100, 1000: 20}[size]
+    return max(5, base // 4) if quick else base
+
+
+# ---- 1. save vs Flowise JSON ---------------------------------------------------------------
+
+
+def save_vs_json(quick: bool) -> list[str]:
+    print("== 1. saving a chatflow to the file vs serializing it to Flowise JSON ==")
+    rows, verdicts = [], []
+    with folder() as tmp, SQLiteStore(tmp / "save.db") as store:
+        for size in SIZES:
+            flow = chain_flow(size)
+            store.save(flow)
+            runs = runs_for(size, quick)
+            reference = median_us(lambda f=flow: json.dumps(f.to_flowise()), runs)
+            saved = median_us(lambda f=flow: store.replace(f), runs)
+            ratio = saved / reference
+            verdict = "ok" if ratio <= 2 else "MISS"
+            rows.append([f"{size}", f"{reference:,.0f}", f"{saved:,.0f}", f"{ratio:.2f}x", verdict])
+            verdicts.append(f"save {size} nodes: {ratio:.2f}x Flowise JSON ({verdict})")
+    table(["nodes", "json.dumps(to_flowise) us", "SQLite save us", "ratio", "goal <=2x"], rows)
+    return verdicts
+
+
+# ---- 2. workspace operations ---------------------------------------------------------------
+
+
+def _workspaces(tmp: Path) -> tuple[Any, Any, str] | None:
+    try:
+        from flowkit import Workspace
+    except ImportError:
+        return None
+    if not hasattr(Workspace, "open"):
+        return None
+    return Workspace(), Workspace.open(tmp / "ops.db"), "Workspace() vs Workspace.open(path)"
+
+
+def _predictable(size: int) -> Chatflow:
+    """A flow the local engine answers offline: a chain of ``size - 2`` prompt nodes feeding
+    an LLM chain with a fake chat model (when the runtime has those built-ins)."""
+    flow = chain_flow(max(size - 1, 1))
+    return flow
+
+
+def workspace_ops(quick: bool) -> list[str]:
+    print("\n== 2. create, get, update, predict: SQLite vs memory ==")
+    verdicts = []
+    with folder() as tmp:
+        pair = _workspaces(tmp)
+        if pair is None:
+            print("(this flowkit has no Workspace.open: comparing the stores; predict left out)")
+            verdicts += _store_ops(tmp, quick)
+            return verdicts
+        memory, durable, label = pair
+        print(label)
+        rows = []
+        try:
+            for size in SIZES:
+                runs = runs_for(size, quick)
+                row = [f"{size}"]
+                for op in ("create", "get", "update", "predict"):
+                    figures = []
+                    for ws in (memory, durable):
+                        figures.append(_time_op(ws, op, size, runs))
+                    if figures[0] is None or figures[1] is None:
+                        row += ["-", "-", "n/a"]
+                        continue
+                    row += [f"{figures[0]:,.0f}", f"{figures[1]:,.0f}"]
+                    row.append(f"{figures[1] / figures[0]:.1f}x")
+                rows.append(row)
+        finally:
+            durable.close()
+        headers = ["nodes"]
+        for op in ("create", "get", "update", "predict"):
+            headers += [f"{op} mem us", f"{op} file us", "ratio"]
+        table(headers, rows)
+    return verdicts
+
+
+def _time_op(ws: Any, op: str, size: int, runs: int) -> float | None:
+    flow = chain_flow(size)
+    if op == "create":
+        flows = [chain_flow(size) for _ in range(runs)]
+        it = iter(flows)
+        return median_us(lambda: ws.create_chatflow(next(it)), runs)
+    saved = ws.create_chatflow(flow)
+    if op == "get":
+        return median_us(lambda: len(ws.get_chatflow(saved.id).nodes), runs)
+    if op == "update":
+        return median_us(lambda: ws.update_chatflow(saved), runs)
+    if op == "predict":
+        try:
+            ws.predict(saved.id, "warm up")
+        except Exception:  # no offline ending node for this flow on this flowkit
+            return None
+        return median_us(lambda: ws.predict(saved.id, "what is flowkit?"), max(5, runs // 4))
+    raise ValueError(op)
+
+
+def _store_ops(tmp: Path, quick: bool) -> list[str]:
+    rows = []
+    with SQLiteStore(tmp / "ops.db") as store:
+        for size in SIZES:
+            runs = runs_for(size, quick)
+            rows.append(_store_row(store, size, runs))
+    headers = ["nodes"]
+    for op in ("create", "get", "update"):
+        headers += [f"{op} mem us", f"{op} file us", "ratio"]
+    table(headers, rows)
+    return []
+
+
+def _store_row(store: SQLiteStore, size: int, runs: int) -> list[str]:
+    """The in-memory reference keeps deep copies in a dict, as a memory store does."""
+    kept: dict[str, Chatflow] = {}
+    flows = [chain_flow(size) for _ in range(runs)]
+    to_memory = iter(flows)
+    to_file = iter(flows)
+
+    def mem_create() -> None:
+        flow = next(to_memory)
+        kept[flow.id] = flow.model_copy(deep=True)
+
+    one = flows[0]
+    figures = [
+        median_us(mem_create, runs),
+        median_us(lambda: store.save(next(to_file)), runs),
+        median_us(lambda: len(kept[one.id].model_copy(deep=True).nodes), runs),
+        median_us(lambda: len(store.get(Chatflow, one.id).nodes), runs),
+        median_us(lambda: kept.__setitem__(one.id, one.model_copy(deep=True)), runs),
+        median_us(lambda: store.replace(one), runs),
+    ]
+    row = [f"{size}"]
+    for mem, file in zip(figures[::2], figures[1::2], strict=True):
+        row += [f"{mem:,.0f}", f"{file:,.0f}", f"{file / mem:.1f}x"]
+    return row
+
+
+# ---- 3. a file of 10,000 chatflows ---------------------------------------------------------
+
+
+def build_file(path: Path, count: int, size: int = 10) -> None:
+    template = chain_flow(size).to_flowise()
+    with SQLiteStore(path) as store:
+        for n in range(count):
+            store.save(Chatflow.from_flowise(template, name=f"flow {n}"))
+
+
+def open_and_list(quick: bool) -> list[str]:
+    count = 2_000 if quick else 10_000
+    print(f"\n== 3. opening a file of {count:,} chatflows (10 nodes each) and listing them ==")
+    with folder() as tmp:
+        path = tmp / "many.db"
+        start = time.perf_counter()
+        build_file(path, count)
+        print(f"(built in {time.perf_counter() - start:.1f}s)")
+        runs = 3 if quick else 5
+
+        def open_list() -> int:
+            with SQLiteStore(path) as store:
+                return len(store.list(Chatflow))
+
+        def open_list_parse() -> int:
+            with SQLiteStore(path) as store:
+                return sum(len(f.nodes) for f in store.list(Chatflow))
+
+        lazy = median_us(open_list, runs) / 1000
+        eager = median_us(open_list_parse, runs) / 1000
+        table(
+            ["what", "ms"],
+            [
+                ["open + list (graphs parsed lazily)", f"{lazy:,.1f}"],
+                ["open + list + parse every graph", f"{eager:,.1f}"],
+                ["ratio parse-all / lazy", f"{eager / lazy:.1f}x"],
+            ],
+        )
+        verdicts = [
+            f"open + list {count:,} flows: {lazy:,.0f} ms ({eager / lazy:.1f}x cheaper "
+            "than parsing every graph)"
+        ]
+        verdicts += get_by_id(path, tmp, count, quick)
+    return verdicts
+
+
+# ---- 4. get by id vs file size -------------------------------------------------------------
+
+
+def get_by_id(many: Path, tmp: Path, count: int, quick: bool) -> list[str]:
+    print(f"\n== 4. get by id: a file of 100 flows vs one of {count:,} ==")
+    few = tmp / "few.db"
+    build_file(few, 100)
+    runs = 200 if quick else 1000
+    figures = []
+    for path in (few, many):
+        with SQLiteStore(path) as store:
+            ids = [f.id for f in store.list(Chatflow)]
+            probe = [ids[(i * 7919) % len(ids)] for i in range(runs)]
+            figures.append(_time_gets(store, probe))
+    ratio = figures[1] / figures[0]
+    table(
+        ["file", "get us"],
+        [
+            ["100 flows", f"{figures[0]:,.0f}"],
+            [f"{count:,} flows", f"{figures[1]:,.0f}"],
+            ["ratio", f"{ratio:.2f}x"],
+        ],
+    )
+    return [f"get by id, {count:,} vs 100 flows: {ratio:.2f}x"]
+
+
+def _time_gets(store: SQLiteStore, ids: list[str]) -> float:
+    it = iter(ids)
+    return median_us(lambda: store.get(Chatflow, next(it)), len(ids))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, 2,000 flows")
+    args = parser.parse_args(argv)
+    verdicts = save_vs_json(args.quick)
+    verdicts += workspace_ops(args.quick)
+    verdicts += open_and_list(args.quick)
+    print("\n== summary ==")
+    for line in verdicts:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
