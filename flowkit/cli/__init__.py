@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from flowkit.cli import demo, events, flows, status, workspace_file
+from flowkit.cli import demo, events, flows, gitops, status, workspace_file
 from flowkit.cli.common import CommandError, Handler, Parser, UsageError
 from flowkit.errors import FlowkitError
 
@@ -56,6 +56,7 @@ def build_parser() -> Parser:
     status.add_parser(commands)
     workspace_file.add_ls_parser(commands)
     workspace_file.add_diff_parser(commands)
+    gitops.add_parsers(commands)  # pull, plan, apply: exit 1 on any error, 2 = changes
     return parser
 
 
