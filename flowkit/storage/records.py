@@ -7,6 +7,7 @@ Everything here is pure: no file, no SQL. :mod:`flowkit.storage.sqlite` stores t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -98,9 +99,13 @@ def chatflow_row(flow: Chatflow) -> ChatflowRow:
     """
     what = f"chatflow {flow.id!r}"
     flow_data = dumps(chatflow_to_flowise(flow), what)
-    values = flow.__dict__
-    others = {k: v for k, v in values.items() if k not in _COLUMN_FIELDS}
-    fields = dumps(others, what)
+    defaults = _field_defaults()
+    others = {
+        k: v
+        for k, v in flow.__dict__.items()
+        if k not in _COLUMN_FIELDS and not (k in defaults and _same_default(v, defaults[k]))
+    }
+    fields = dumps(others, what) if others else "{}"
     kind = flow.type.value
     return ChatflowRow(
         id=flow.id,
@@ -173,7 +178,7 @@ def stored_chatflow(
         "created_at": datetime.fromisoformat(created_date),
         "updated_at": datetime.fromisoformat(updated_date),
     }
-    stored = json.loads(fields)
+    stored = json.loads(fields) if fields != "{}" else {}
     flow = StoredChatflow.__new__(StoredChatflow)
     full: dict[str, Any] = {}
     for field_name, info in _model_fields():
@@ -193,8 +198,23 @@ def stored_chatflow(
     return flow
 
 
+@functools.cache
 def _model_fields() -> list[tuple[str, Any]]:
     return list(StoredChatflow.model_fields.items())
+
+
+@functools.cache
+def _field_defaults() -> dict[str, Any]:
+    """The default of each field kept in ``fields`` (a default is not written)."""
+    return {
+        name: info.get_default(call_default_factory=True)
+        for name, info in _model_fields()
+        if name not in _COLUMN_FIELDS
+    }
+
+
+def _same_default(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
 
 
 # ---- tools and assistants -----------------------------------------------------------------
