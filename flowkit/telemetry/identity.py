@@ -1,12 +1,15 @@
-"""The anonymous instance id, kept in ``<home>/settings.json`` as Flowise keeps its own.
+"""The anonymous instance id, kept in ``<home>/settings.json`` as Flowise keeps its own,
+and the :class:`Identity` that gives every event of a home its distinctId.
 
 The file holds ``{"instanceId": "<uuid4>"}`` and may hold other keys, which are preserved.
-Nothing happens at import time.
+It is read or created under an exclusive ``flock`` on the home folder itself, so every
+process on one home agrees on one id. Nothing happens at import time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -15,7 +18,9 @@ import threading
 import uuid
 from pathlib import Path
 
-__all__ = ["INSTANCE_ID_KEY", "load_or_create_instance_id", "peek_instance_id"]
+from flowkit.telemetry.files import make_private_dir
+
+__all__ = ["INSTANCE_ID_KEY", "Identity", "load_or_create_instance_id", "peek_instance_id"]
 
 _log = logging.getLogger("flowkit.telemetry")
 
@@ -80,7 +85,19 @@ def _load_or_create(home: Path, proposed: str | None = None) -> str:
     data = _read_settings(path)
     if data is not None and (found := _valid_id(data.get(INSTANCE_ID_KEY))) is not None:
         return found
-    home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(home)
+    lock = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # no extra file
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _create_locked(home, path, proposed)
+    finally:
+        os.close(lock)  # releases the lock
+
+
+def _create_locked(home: Path, path: Path, proposed: str | None) -> str:
+    data = _read_settings(path)
+    if data is not None and (found := _valid_id(data.get(INSTANCE_ID_KEY))) is not None:
+        return found  # another process created it while we waited for the lock
     exists = os.path.lexists(path)
     new_id = _valid_id(proposed) or str(uuid.uuid4())
     content: dict[str, object] = {**(data or {}), INSTANCE_ID_KEY: new_id}
@@ -144,3 +161,44 @@ def peek_instance_id(home: Path) -> str | None:
     except Exception:  # e.g. a path that the OS rejects outright
         return None
     return _valid_id(data.get(INSTANCE_ID_KEY)) if data is not None else None
+
+
+class Identity:
+    """The distinctId of every event sent from one home.
+
+    The instance id is read, or created and stored, once, under the home's file lock,
+    the first time :meth:`distinct_id` is called (the builder calls it before it builds
+    its first event), so every process on one home sends under the same id. In the
+    ``flowise-3`` profile an organization id, when given, is the distinctId instead, as a
+    Flowise 3 server sends its organization's id.
+
+    :param home: the telemetry home folder.
+    :param organization_id: the organization id (``FLOWKIT_TELEMETRY_ORG_ID``), or None.
+    """
+
+    def __init__(self, home: Path, organization_id: str | None = None) -> None:
+        self.home = Path(home)
+        self.organization_id = organization_id or None
+        self._instance_id: str | None = None
+        self._lock = threading.Lock()
+
+    def instance_id(self) -> str:
+        """Return the home's instance id, creating it on first use. Never raises."""
+        found = self._instance_id
+        if found is None:
+            with self._lock:
+                if self._instance_id is None:
+                    self._instance_id = load_or_create_instance_id(self.home)
+                found = self._instance_id
+        return found
+
+    def distinct_id(self, profile: str = "flowise-1") -> str:
+        """Return the distinctId for ``profile``: the organization id in ``flowise-3`` when
+        one is set, else the instance id. Never raises."""
+        if profile == "flowise-3" and self.organization_id:
+            return self.organization_id
+        return self.instance_id()
+
+    def after_fork(self) -> None:
+        """Make a fresh lock in a forked child (the id itself stays the home's)."""
+        self._lock = threading.Lock()

@@ -4,9 +4,9 @@ The :class:`~flowkit.telemetry.Telemetry` client and ``flowkit preview`` both go
 these functions, so what a preview prints is exactly what the client sends:
 
 - :func:`event_fields` reads a signal's sender and keyword arguments into the payload's
-  fields (cheap: it runs on the caller's thread);
+  fields (through the event's declaration in :data:`~flowkit.telemetry.events.TABLE`);
 - :func:`wire_properties` validates those fields, with the flow's anonymized graph, against
-  the event's model and returns the contract's dict (it runs on the delivery thread);
+  the event's model in a profile and returns the wire dict (it runs on the delivery thread);
 - :func:`preview_events` does both for a chatflow as the workspace's operations would.
 
 Nothing here sends, reads or writes anything.
@@ -15,86 +15,36 @@ Nothing here sends, reads or writes anything.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from enum import Enum
 from typing import Any
 
 from flowkit.errors import FlowkitError
-from flowkit.model import Assistant, Chatflow, ChatType, Tool
-from flowkit.telemetry.anonymize import anonymous_id, flow_graph
-from flowkit.telemetry.events import EVENTS, FlowGraph
+from flowkit.model import Chatflow, ChatType
+from flowkit.telemetry.anonymize import flow_graph
+from flowkit.telemetry.events import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    TABLE,
+    FlowGraph,
+    Profile,
+    check_profile,
+    spec,
+)
 
 __all__ = [
     "CHATFLOW_EVENTS",
     "GRAPH_EVENTS",
-    "assistant_created_fields",
-    "chatflow_created_fields",
     "event_fields",
-    "prediction_sent_fields",
     "preview_events",
-    "tool_created_fields",
-    "vector_upserted_fields",
     "wire_properties",
 ]
 
-GRAPH_EVENTS: frozenset[str] = frozenset(
-    name for name, model in EVENTS.items() if "flow_graph" in model.model_fields
-)
+GRAPH_EVENTS: frozenset[str] = frozenset(event.name for event in TABLE if event.graph)
 """The events whose properties carry the flow's anonymized ``flowGraph``."""
 
 CHATFLOW_EVENTS: tuple[str, ...] = ("chatflow_created", "vector_upserted", "prediction_sent")
 """The events an operation on a chatflow sends, in the order a flow's life sends them."""
-
-
-def chatflow_created_fields(flow: Chatflow, **signal_kwargs: Any) -> dict[str, Any]:
-    """Fields of ``chatflow_created`` from its signal (sender: the saved flow)."""
-    return {"chatflow_id": flow.id}
-
-
-def tool_created_fields(tool: Tool, **signal_kwargs: Any) -> dict[str, Any]:
-    """Fields of ``tool_created`` from its signal (sender: the saved tool)."""
-    return {"tool_id": tool.id, "tool_name": tool.name}
-
-
-def assistant_created_fields(assistant: Assistant, **signal_kwargs: Any) -> dict[str, Any]:
-    """Fields of ``assistant_created`` from its signal (sender: the saved assistant)."""
-    return {"assistant_id": assistant.id}
-
-
-def vector_upserted_fields(
-    flow: Chatflow, *, stop_node_id: str, chat_type: ChatType | str, **signal_kwargs: Any
-) -> dict[str, Any]:
-    """Fields of ``vector_upserted`` from its signal; the stop node's id as
-    :func:`~flowkit.telemetry.anonymous_id` gives it.
-
-    :raises FlowkitError: when the flow has no node ``stop_node_id``.
-    """
-    return {
-        "chatflow_id": flow.id,
-        "type": chat_type,
-        "stop_node_id": anonymous_id(flow.node(stop_node_id)),
-    }
-
-
-def prediction_sent_fields(
-    flow: Chatflow, *, chat_id: str, chat_type: ChatType | str, **signal_kwargs: Any
-) -> dict[str, Any]:
-    """Fields of ``prediction_sent`` from its signal."""
-    return {"chatflow_id": flow.id, "chat_id": chat_id, "type": chat_type}
-
-
-_FIELDS: dict[str, Callable[..., dict[str, Any]]] = {
-    "chatflow_created": chatflow_created_fields,
-    "tool_created": tool_created_fields,
-    "assistant_created": assistant_created_fields,
-    "vector_upserted": vector_upserted_fields,
-    "prediction_sent": prediction_sent_fields,
-}
-
-
-def _known(name: str) -> None:
-    if name not in EVENTS:
-        raise FlowkitError(f"unknown event {name!r}; known events: {', '.join(EVENTS)}")
 
 
 def event_fields(name: str, sender: Any, **signal_kwargs: Any) -> dict[str, Any]:
@@ -103,10 +53,12 @@ def event_fields(name: str, sender: Any, **signal_kwargs: Any) -> dict[str, Any]
 
     :raises FlowkitError: when ``name`` is unknown or the arguments do not fit the event.
     """
-    _known(name)
+    event = spec(name)
     try:
-        return _FIELDS[name](sender, **signal_kwargs)
-    except TypeError as exc:
+        return event.read(sender, signal_kwargs)
+    except KeyError as exc:
+        raise FlowkitError(f"{name}: missing signal argument {exc.args[0]!r}") from None
+    except (TypeError, AttributeError) as exc:
         raise FlowkitError(f"{name}: {exc}") from None
 
 
@@ -120,27 +72,36 @@ def _exact_types(annotation: Any) -> tuple[type, ...] | None:
     return None
 
 
-# Per event: (field, wire key, exact types) in the contract's order, read off the models.
-_LAYOUT: dict[str, tuple[tuple[str, str, tuple[type, ...] | None], ...]] = {
-    name: tuple(
-        (key, field.alias or key, _exact_types(field.annotation))
-        for key, field in model.model_fields.items()
+# Per (event, profile): (field, wire key, exact types, default) in wire order, read off
+# the models; a field with a default (productId...) is a constant of the profile.
+_Layout = tuple[tuple[str, str, "tuple[type, ...] | None", bool, Any], ...]
+_LAYOUT: dict[tuple[str, Profile], _Layout] = {
+    (event.name, profile): tuple(
+        (
+            key,
+            field.alias or key,
+            _exact_types(field.annotation),
+            not field.is_required(),
+            field.default,
+        )
+        for key, field in event.model(profile).model_fields.items()
     )
-    for name, model in EVENTS.items()
+    for event in TABLE
+    for profile in PROFILES
 }
 
 
-def _already_valid(name: str, values: dict[str, Any]) -> bool:
+def _already_valid(layout: _Layout, values: dict[str, Any]) -> bool:
     """Whether ``values`` are exactly what the model would accept and keep unchanged."""
-    layout = _LAYOUT[name]
-    if len(values) != len(layout):
-        return False
-    for key, _, types in layout:
-        if key == "flow_graph":
+    given = 0
+    for key, _, types, constant, _default in layout:
+        if constant or key == "flow_graph":
+            given += key in values
             continue
+        given += 1
         if types is None or type(values.get(key)) not in types:
             return False
-    return True
+    return given == len(values)
 
 
 def wire_properties(
@@ -149,6 +110,7 @@ def wire_properties(
     graph: dict[str, Any] | None,
     version: str,
     *,
+    profile: Profile = DEFAULT_PROFILE,
     checked_graphs: dict[int, FlowGraph] | None = None,
 ) -> dict[str, Any]:
     """Validate an event's fields against its model and return its wire ``properties``.
@@ -163,13 +125,18 @@ def wire_properties(
         the events of :data:`GRAPH_EVENTS`, else None. It is put in the result as given
         (shared, not copied), after it was checked.
     :param version: the ``version`` to send.
+    :param profile: the wire profile (``flowise-1`` or ``flowise-3``).
     :param checked_graphs: a cache, keyed by ``id(graph)``, of graphs already checked; a
         caller that builds a batch shares one so that a graph is checked once per batch.
-    :returns: the contract's keys in the contract's order, enums as their values.
-    :raises FlowkitError: when ``name`` is unknown.
+    :returns: the profile's keys in the profile's order, enums as their values.
+    :raises FlowkitError: when ``name`` or ``profile`` is unknown.
     :raises pydantic.ValidationError: when the fields do not make a valid payload.
     """
-    _known(name)
+    layout = _LAYOUT.get((name, profile))
+    if layout is None:
+        spec(name)
+        check_profile(profile)
+        raise AssertionError("unreachable")  # pragma: no cover
     values: dict[str, Any] = {"version": version, **fields}
     if graph is not None:
         checked = checked_graphs.get(id(graph)) if checked_graphs is not None else None
@@ -178,12 +145,17 @@ def wire_properties(
             if checked_graphs is not None:
                 checked_graphs[id(graph)] = checked
         values["flow_graph"] = checked
-    if not _already_valid(name, values):
-        payload = EVENTS[name].model_validate(values)
+    if not _already_valid(layout, values):
+        payload = spec(name).model(profile).model_validate(values)
         values = {key: getattr(payload, key) for key in type(payload).model_fields}
     properties: dict[str, Any] = {}
-    for key, wire_key, _ in _LAYOUT[name]:
-        value = graph if key == "flow_graph" else values[key]
+    for key, wire_key, _, constant, default in layout:
+        if key == "flow_graph":
+            value: Any = graph
+        elif constant:
+            value = values.get(key, default)
+        else:
+            value = values[key]
         properties[wire_key] = value.value if isinstance(value, Enum) else value
     return properties
 
@@ -196,6 +168,7 @@ def preview_events(
     chat_type: ChatType | str = ChatType.EXTERNAL,
     chat_id: str | None = None,
     version: str | None = None,
+    profile: Profile = DEFAULT_PROFILE,
 ) -> list[dict[str, Any]]:
     """Return the events a :class:`~flowkit.Telemetry` client would send for saving
     ``flow``, upserting through it and asking it a question, without sending anything.
@@ -213,12 +186,14 @@ def preview_events(
     :param chat_type: the ``type`` of the upsert and prediction events.
     :param chat_id: the conversation id of the prediction (default: a fresh uuid4).
     :param version: the ``version`` sent (default: flowkit's own).
+    :param profile: the wire profile (``flowise-1``, the default, or ``flowise-3``).
     :returns: ``[{"event": name, "properties": {...}}, ...]`` in :data:`CHATFLOW_EVENTS` order.
     :raises FlowValidationError: when the flow is invalid (the workspace would refuse to
         save it, so nothing would be sent), or no single vector store can be chosen.
-    :raises FlowkitError: when an event is not one of :data:`CHATFLOW_EVENTS`, or
-        ``chat_type`` is neither ``INTERNAL`` nor ``EXTERNAL``.
+    :raises FlowkitError: when an event is not one of :data:`CHATFLOW_EVENTS`, the profile
+        is unknown, or ``chat_type`` is neither ``INTERNAL`` nor ``EXTERNAL``.
     """
+    check_profile(profile)
     wanted = set(CHATFLOW_EVENTS if events is None else events)
     unknown = sorted(wanted.difference(CHATFLOW_EVENTS))
     if unknown:
@@ -234,7 +209,7 @@ def preview_events(
         from flowkit import __version__
 
         version = __version__
-    flow.validate()
+    _check_flow(flow)
     upsert = "vector_upserted" in wanted and (
         events is not None or stop_node_id is not None or bool(flow.vector_store_nodes())
     )
@@ -250,9 +225,19 @@ def preview_events(
         {
             "event": name,
             "properties": wire_properties(
-                name, event_fields(name, flow, **signal_kwargs[name]), graph, version
+                name,
+                event_fields(name, flow, **signal_kwargs[name]),
+                graph,
+                version,
+                profile=profile,
             ),
         }
         for name in CHATFLOW_EVENTS
         if name in wanted and name in signal_kwargs
     ]
+
+
+def _check_flow(flow: Chatflow) -> None:
+    """Refuse an invalid flow, whichever name the model gives its check."""
+    check = getattr(flow, "check", None) or flow.validate
+    check()

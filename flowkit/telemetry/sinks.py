@@ -9,6 +9,7 @@ a thread, or touches the disk or the network before its first :meth:`~Sink.send`
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import http.client
 import json
@@ -25,17 +26,57 @@ from urllib.parse import urlsplit
 
 from flowkit.errors import DeliveryError, FlowkitError
 from flowkit.telemetry.envelope import TelemetryEvent, encode_events
+from flowkit.telemetry.files import SymlinkRefused, append_lines, open_private
 
 if TYPE_CHECKING:
     from urllib3 import HTTPConnectionPool
 
-__all__ = ["JsonlSink", "LoggingSink", "MemorySink", "PostHogSink", "Sink"]
+__all__ = [
+    "JsonlSink",
+    "LoggingSink",
+    "MemorySink",
+    "PartialDelivery",
+    "PayloadTooLarge",
+    "PostHogSink",
+    "Sink",
+]
 
 EVENTS_LOGGER = "flowkit.telemetry.events"
 
 # Lone surrogates (from undecodable file names, say) cannot be encoded as UTF-8; written as
 # backslash escapes they become the JSON escapes ``\udxxx``, so the text stays valid JSON.
 _ENCODE_ERRORS = "backslashreplace"
+
+
+class PartialDelivery(DeliveryError):
+    """A sink delivered the first ``delivered`` events of a batch, then failed.
+
+    The client counts those as delivered and sends only the rest again.
+
+    :param delivered: how many events, from the start of the batch, were delivered.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        delivered: int = 0,
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
+        self.delivered = delivered
+
+
+class PayloadTooLarge(PartialDelivery):
+    """The receiver refused a request as too large (HTTP 413).
+
+    The client splits the rest of the batch in halves and sends each, down to a single
+    event, which, too large alone, is given up on (counted as failed).
+    """
+
+    def __init__(self, message: str, *, delivered: int = 0) -> None:
+        super().__init__(message, delivered=delivered, retryable=False)
 
 
 @runtime_checkable
@@ -96,10 +137,12 @@ class JsonlSink:
     """Append each event as one JSON object per line (the contract's wire envelope).
 
     Each line equals ``json.dumps(event.to_wire())`` once parsed, in UTF-8. A batch is
-    written with one ``write`` on a file opened for appending, then closed, so several
+    appended under an exclusive ``flock`` on the file, then the file is closed, so several
     processes may append to the same file without tearing each other's lines and no file
-    handle stays open between batches. The parent folders are created on first need
-    (never by the constructor).
+    handle stays open between batches. A write that fails part way (a full disk) is cut
+    back, leaving no torn line. The file is created ``0600`` and missing folders ``0700``
+    (on first need, never by the constructor); a symlink at ``path`` is refused with a
+    logged warning and nothing is written through it.
 
     :param path: the file to append to.
     """
@@ -119,11 +162,11 @@ class JsonlSink:
             return
         data = ("\n".join(_encode(batch, "wire")) + "\n").encode("utf-8", _ENCODE_ERRORS)
         try:
-            try:
-                self._append(data)
-            except FileNotFoundError:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._append(data)
+            self._append(data)
+        except SymlinkRefused as exc:
+            raise DeliveryError(
+                f"refusing to write telemetry through the symlink {self.path}", retryable=False
+            ) from exc
         except OSError as exc:
             raise DeliveryError(
                 f"cannot append {len(batch)} telemetry events to {self.path}: {exc}",
@@ -131,14 +174,12 @@ class JsonlSink:
             ) from exc
 
     def _append(self, data: bytes) -> None:
-        # Unbuffered, so the batch reaches the OS as one write on an O_APPEND descriptor.
-        with open(self.path, "ab", buffering=0) as file:
-            view = memoryview(data)
-            while view:
-                written = file.write(view)
-                if not written:
-                    raise OSError(f"no progress writing to {self.path}")
-                view = view[written:]
+        fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            append_lines(fd, data)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """Do nothing: the file is opened and closed within each :meth:`send`."""
@@ -197,8 +238,11 @@ class PostHogSink:
     :param timeout: seconds to wait for the connection and for each read of the answer.
     :param gzip_level: gzip compression level, 0 (store) to 9; 1 (fast) by default.
     :param pool_maxsize: the most connections open at once to ``host``.
+    :param max_body_bytes: the most bytes of JSON (before gzip) in one request; a batch
+        that would be larger goes in several requests. 5 MB by default, the size PostHog
+        documents as its limit per request.
     :raises FlowkitError: when urllib3 is not installed, or ``host``, ``timeout``,
-        ``gzip_level`` or ``pool_maxsize`` is invalid.
+        ``gzip_level``, ``pool_maxsize`` or ``max_body_bytes`` is invalid.
     """
 
     def __init__(
@@ -209,6 +253,7 @@ class PostHogSink:
         timeout: float = 10.0,
         gzip_level: int = 1,
         pool_maxsize: int = 2,
+        max_body_bytes: int = 5_000_000,
     ) -> None:
         try:
             import urllib3  # noqa: F401 - checked here, used in send()
@@ -223,6 +268,11 @@ class PostHogSink:
             raise FlowkitError(f"PostHogSink gzip_level must be 0 to 9, not {gzip_level!r}")
         if pool_maxsize < 1:
             raise FlowkitError(f"PostHogSink pool_maxsize must be 1 or more, not {pool_maxsize!r}")
+        if max_body_bytes < 1024:
+            raise FlowkitError(
+                f"PostHogSink max_body_bytes must be 1024 or more, not {max_body_bytes!r}"
+            )
+        self.max_body_bytes = max_body_bytes
         self.host = host.rstrip("/")
         self.url = self.host + "/batch/"
         self._path = parts.path.rstrip("/") + "/batch/"  # a self-hosted path prefix stays
@@ -240,21 +290,54 @@ class PostHogSink:
         self._lock = threading.Lock()
 
     def send(self, batch: Sequence[TelemetryEvent]) -> None:
-        """Post ``batch`` in one request and return once PostHog answered 2xx.
+        """Post ``batch``, in as few requests as keep each body (before gzip) within
+        ``max_body_bytes``, and return once PostHog answered 2xx to every one.
 
         :param batch: the events, in order; an empty batch sends nothing.
-        :raises DeliveryError: when PostHog answers 408, 429 or 5xx (retryable, with
-            ``retry_after`` from its ``Retry-After`` header, in seconds, or ``None``); any
-            other 4xx or an unexpected status (not retryable: resending the same batch will
-            fail again); or when the request fails on the way: connection refused, reset or
-            dropped, timeout, TLS error (retryable); or when an event holds a value JSON
-            cannot represent (not retryable, nothing sent).
+        :raises PayloadTooLarge: when PostHog answers 413 (``delivered`` says how many
+            events earlier requests delivered; the client splits the rest).
+        :raises PartialDelivery: when PostHog answers 408, 429, 5xx or 3xx (retryable: a
+            redirect is a misconfigured host or a proxy, never a reason to lose events;
+            ``retry_after`` from its ``Retry-After`` header, in seconds, or ``None``), or when
+            a request fails on the way: connection refused, reset or dropped, timeout, TLS
+            error (retryable); ``delivered`` counts the events earlier requests delivered.
+        :raises DeliveryError: (not retryable) for any other 4xx (resending the same batch
+            will fail again), or when an event holds a value JSON cannot represent (nothing
+            sent).
         """
         if not batch:
             return
+        texts = _encode(batch, "posthog")
+        delivered = 0
+        for chunk in self._chunks(texts):
+            try:
+                self._post(chunk, len(batch))
+            except PartialDelivery as exc:
+                exc.delivered = delivered
+                raise
+            delivered += len(chunk)
+
+    def _chunks(self, texts: list[str]) -> list[list[str]]:
+        """Split the encoded events into runs whose body stays within the cap (an event
+        alone larger than the cap goes alone)."""
+        chunks: list[list[str]] = []
+        current: list[str] = []
+        size = len(self._body_start) + 2
+        for text in texts:
+            length = len(text) + 1
+            if current and size + length > self.max_body_bytes:
+                chunks.append(current)
+                current, size = [], len(self._body_start) + 2
+            current.append(text)
+            size += length
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _post(self, texts: list[str], total: int) -> None:
         import urllib3
 
-        text = self._body_start + ",".join(_encode(batch, "posthog")) + "]}"
+        text = self._body_start + ",".join(texts) + "]}"
         body = gzip.compress(text.encode("utf-8", _ENCODE_ERRORS), self.gzip_level, mtime=0)
         try:
             response = self._connection_pool().urlopen(
@@ -269,8 +352,8 @@ class PostHogSink:
                 pool_timeout=math.ceil(self.timeout),  # urllib3 types it as int
             )
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-            raise DeliveryError(
-                f"could not deliver {len(batch)} telemetry events to {self.url}: "
+            raise PartialDelivery(
+                f"could not deliver {len(texts)} telemetry events to {self.url}: "
                 f"{type(exc).__name__}: {self._redacted(str(exc))}",
                 retryable=True,
             ) from exc
@@ -278,15 +361,23 @@ class PostHogSink:
         if 200 <= status < 300:
             return
         detail = self._redacted(response.data[:300].decode("utf-8", "replace"))
-        message = f"PostHog at {self.url} answered {status} to {len(batch)} events: {detail}"
-        if status in (408, 429) or 500 <= status < 600:
+        message = f"PostHog at {self.url} answered {status} to {len(texts)} events: {detail}"
+        if status == 413:
+            raise PayloadTooLarge(message)
+        if status in (408, 429) or 500 <= status < 600 or 300 <= status < 400:
+            if 300 <= status < 400:
+                message += f" (redirected to {response.headers.get('Location')!r}: fix the host)"
             retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-            raise DeliveryError(message, retryable=True, retry_after=retry_after)
+            raise PartialDelivery(message, retryable=True, retry_after=retry_after)
         if status in (401, 403):
             message += " (check the project api key)"
-        elif 300 <= status < 400:
-            message += f" (redirected to {response.headers.get('Location')!r}: fix the host)"
         raise DeliveryError(message, retryable=False)
+
+    def after_fork(self) -> None:
+        """Forget the parent's connections in a forked child (never closing them: they
+        are the parent's); the child opens its own on its first :meth:`send`."""
+        self._pool = None
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Close the pooled connections; a later :meth:`send` opens a new pool."""

@@ -365,9 +365,7 @@ def test_installed_client_in_an_opted_out_process_leaves_no_trace(
     assert report["enabled"] is False
     assert report["connected"] is False
     assert THREAD_NAME not in report["threads"]
-    assert report["stats"] == dict.fromkeys(
-        ["enqueued", "delivered", "dropped", "failed", "queued"], 0
-    )
+    assert set(report["stats"].values()) == {0}
     assert report["calls"] == 5
     assert not home.exists()
     assert connections == 0

@@ -346,7 +346,7 @@ def test_posthog_sink_retry_after_as_http_date(server: FakePostHog, sink: PostHo
     assert 25 <= caught.value.retry_after <= 31
 
 
-@pytest.mark.parametrize("status", ["408", "500", "502", "504"])
+@pytest.mark.parametrize("status", ["408", "500", "502", "504", "301", "302", "307"])
 def test_posthog_sink_server_trouble_is_retryable(
     server: FakePostHog, sink: PostHogSink, status: str
 ) -> None:
@@ -358,7 +358,7 @@ def test_posthog_sink_server_trouble_is_retryable(
     assert caught.value.retryable
 
 
-@pytest.mark.parametrize("status", ["400", "401", "403", "413", "301"])
+@pytest.mark.parametrize("status", ["400", "401", "403", "413"])
 def test_posthog_sink_rejected_batch_is_not_retryable(
     server: FakePostHog, sink: PostHogSink, status: str
 ) -> None:
