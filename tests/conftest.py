@@ -1,101 +1,105 @@
 """Shared fixtures: an isolated environment for every test, and the Flowise marketplace.
 
-The marketplace exports live beside the repository (``../shared/flowise-marketplace``) on
-the team's machines and not in a user's fresh clone, so every test that needs them is
-skipped, with the reason, when the folder is absent.
+Isolation is driven by :data:`flowkit.environment.ENVIRONMENT_VARIABLES` (and its
+prefixes): the library's own list of what it reads, so a variable added there is cleared
+here without anyone editing a test.
+
+The marketplace exports: a handful are vendored in ``tests/data/flowise`` (Apache-2.0, see
+its NOTICE) and always run; the full collection sits beside the repository
+(``../shared/flowise-marketplace``) on the team's machines and is added when present.
+Nothing is ever skipped for want of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from flowkit import signals
+from flowkit.environment import flowkit_variables
+
+VENDORED = Path(__file__).resolve().parent / "data" / "flowise"
+"""The Flowise marketplace exports vendored with the tests (``chatflows/``, ``tools/``)."""
 
 MARKETPLACE = Path(__file__).resolve().parents[1].parent / "shared" / "flowise-marketplace"
-"""Where the Flowise marketplace exports are, when they are there at all."""
+"""Where the full collection of Flowise marketplace exports is, when it is there at all."""
 
 MARKETPLACE_ABSENT = (
     f"Flowise marketplace exports not found at {MARKETPLACE} "
     "(they sit beside the repository on the team's machines, not in a fresh clone)"
 )
 
-TELEMETRY_VARIABLES = (
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-    "FLOWKIT_TELEMETRY_FILE",
-)
-"""Variables of the developer's shell that must not leak into a test."""
+
+def clean_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return ``environ`` (default: ``os.environ``) without any variable flowkit reads: the
+    environment for a subprocess that must not see the developer's settings."""
+    env = dict(os.environ if environ is None else environ)
+    for name in flowkit_variables(list(env)):
+        del env[name]
+    return env
 
 
 @pytest.fixture(autouse=True)
 def flowkit_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point ``FLOWKIT_HOME`` at an empty folder of the test's own and clear the telemetry
-    variables, so that no test reads or writes the developer's real settings.
+    """Clear every variable flowkit reads and point ``FLOWKIT_HOME`` at an empty folder of
+    the test's own, so that no test reads or writes the developer's real settings.
 
     The folder is not inside ``tmp_path``, which stays empty for the test itself.
 
     :returns: the ``FLOWKIT_HOME`` folder (it exists and is empty).
     """
+    for name in flowkit_variables(list(os.environ)):
+        monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("flowkit_home")
     monkeypatch.setenv("FLOWKIT_HOME", str(home))
-    for name in TELEMETRY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
     return home
 
 
 def marketplace_files(kind: str) -> list[Path]:
-    """Return the ``*.json`` files of a marketplace folder, sorted by name.
+    """Return the marketplace ``*.json`` files of ``kind``, sorted by name: every vendored
+    one, and those of the full collection when it is present (a vendored file wins over a
+    copy of the same name).
 
     :param kind: ``"chatflows"`` or ``"tools"``.
-    :returns: ``[]`` when the folder is absent.
+    :returns: never empty.
     """
+    found = {path.name: path for path in (VENDORED / kind).glob("*.json")}
     folder = MARKETPLACE / kind
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
-
-
-def _files_or_skip(kind: str) -> list[Path]:
-    files = marketplace_files(kind)
-    if not files:
-        pytest.skip(MARKETPLACE_ABSENT)
-    return files
+    if folder.is_dir():
+        for path in folder.glob("*.json"):
+            found.setdefault(path.name, path)
+    return [found[name] for name in sorted(found)]
 
 
 @pytest.fixture
 def marketplace() -> Path:
-    """The marketplace folder; the test is skipped when it is absent."""
-    if not MARKETPLACE.is_dir():
-        pytest.skip(MARKETPLACE_ABSENT)
-    return MARKETPLACE
+    """The full marketplace folder when present, else the vendored one (both hold
+    ``chatflows/`` and ``tools/``)."""
+    return MARKETPLACE if MARKETPLACE.is_dir() else VENDORED
 
 
 @pytest.fixture
 def marketplace_chatflows() -> list[Path]:
-    """Every marketplace chatflow file; the test is skipped when there are none."""
-    return _files_or_skip("chatflows")
+    """Every marketplace chatflow file (vendored, plus the full collection when present)."""
+    return marketplace_files("chatflows")
 
 
 @pytest.fixture
 def marketplace_tools() -> list[Path]:
-    """Every marketplace tool file; the test is skipped when there are none."""
-    return _files_or_skip("tools")
+    """Every marketplace tool file (vendored, plus the full collection when present)."""
+    return marketplace_files("tools")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run a test that takes ``marketplace_chatflow`` or ``marketplace_tool`` once per file
-    (the test id is the file's stem), or skip it with the reason when there are none."""
+    (the test id is the file's stem)."""
     for argument, kind in (("marketplace_chatflow", "chatflows"), ("marketplace_tool", "tools")):
-        if argument not in metafunc.fixturenames:
-            continue
-        files = marketplace_files(kind)
-        params = [pytest.param(path, id=path.stem) for path in files] or [
-            pytest.param(None, id=f"no-{kind}", marks=pytest.mark.skip(reason=MARKETPLACE_ABSENT))
-        ]
-        metafunc.parametrize(argument, params)
+        if argument in metafunc.fixturenames:
+            files = marketplace_files(kind)
+            metafunc.parametrize(argument, [pytest.param(p, id=p.stem) for p in files])
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from flowkit import Chatflow, FlowkitError, FlowType, FlowValidationError, Node
 from flowkit.flowise import detect_flow_type
-from flowkit.graph import ENDING_CATEGORIES, _find_cycle, problems
+from flowkit.graph import ENDING_CATEGORIES, problems
+from flowkit.model.rules import _find_cycle
 
 ENDING = sorted(ENDING_CATEGORIES)
 
@@ -58,7 +59,7 @@ def test_validate_lists_self_loop_cycle_and_missing_ending_node_at_once() -> Non
     loop = flow.connect(c, c, "x")
 
     with pytest.raises(FlowValidationError) as caught:
-        flow.validate()
+        flow.check()
 
     found = caught.value.problems
     assert len(found) == 3
@@ -71,7 +72,7 @@ def test_validate_names_the_nodes_that_end_an_invalid_flow() -> None:
     flow = two_node_flow("Chat Models")
 
     with pytest.raises(FlowValidationError, match="end_0") as caught:
-        flow.validate()
+        flow.check()
 
     assert "Chain" in str(caught.value)
 
@@ -94,7 +95,7 @@ def test_node_of_an_ending_category_ends_a_chatflow(category: str) -> None:
     ending = flow.ending_nodes()
 
     assert [n.id for n in ending] == ["end_0"]
-    flow.validate()
+    flow.check()
 
 
 @pytest.mark.parametrize("category", ["Chat Models", "Vector Stores", "Tools", None])
@@ -105,7 +106,7 @@ def test_node_of_another_category_does_not_end_a_chatflow(category: str | None) 
 
     assert ending == []
     with pytest.raises(FlowValidationError, match="no valid ending node"):
-        flow.validate()
+        flow.check()
 
 
 def test_node_whose_output_is_ending_node_ends_a_chatflow() -> None:
@@ -117,7 +118,7 @@ def test_node_whose_output_is_ending_node_ends_a_chatflow() -> None:
     ending = flow.ending_nodes()
 
     assert ending == [end]
-    flow.validate()
+    flow.check()
 
 
 def test_node_without_incoming_edges_does_not_end_a_flow_of_several() -> None:
@@ -136,7 +137,7 @@ def test_only_node_ends_the_flow_without_edges() -> None:
     ending = flow.ending_nodes()
 
     assert ending == [chain]
-    flow.validate()
+    flow.check()
 
 
 def test_sticky_note_does_not_count_against_the_only_node() -> None:
@@ -147,7 +148,7 @@ def test_sticky_note_does_not_count_against_the_only_node() -> None:
     ending = flow.ending_nodes()
 
     assert ending == [chain]
-    flow.validate()
+    flow.check()
 
 
 def test_sticky_note_is_never_an_ending_node() -> None:
@@ -158,7 +159,7 @@ def test_sticky_note_is_never_an_ending_node() -> None:
 
     assert ending == []
     with pytest.raises(FlowValidationError, match="no valid ending node"):
-        flow.validate()
+        flow.check()
 
 
 def test_connected_sticky_note_is_never_an_ending_node() -> None:
@@ -175,9 +176,9 @@ def test_multiagent_flow_uses_the_ending_node_rule() -> None:
     good = two_node_flow("Multi Agents", FlowType.MULTIAGENT)
     bad = two_node_flow("Chat Models", FlowType.MULTIAGENT)
 
-    good.validate()
+    good.check()
     with pytest.raises(FlowValidationError, match="no valid ending node"):
-        bad.validate()
+        bad.check()
 
 
 def test_chatflow_with_a_cycle_is_invalid() -> None:
@@ -187,7 +188,7 @@ def test_chatflow_with_a_cycle_is_invalid() -> None:
     flow.connect("end_0", "conversationChain_0", "model")
 
     with pytest.raises(FlowValidationError, match="cycle") as caught:
-        flow.validate()
+        flow.check()
 
     assert "'chatOpenAI_0'" in str(caught.value)
     assert "'end_0'" in str(caught.value)
@@ -199,7 +200,7 @@ def test_chatflow_with_a_cycle_is_invalid() -> None:
 def test_agentflow_with_one_start_node_is_valid() -> None:
     flow = agent_flow(starts=1)
 
-    flow.validate()
+    flow.check()
 
 
 @pytest.mark.parametrize("starts", [0, 2])
@@ -207,14 +208,14 @@ def test_agentflow_needs_exactly_one_start_node(starts: int) -> None:
     flow = agent_flow(starts=starts)
 
     with pytest.raises(FlowValidationError, match="startAgentflow"):
-        flow.validate()
+        flow.check()
 
 
 def test_agentflow_with_two_start_nodes_names_them() -> None:
     flow = agent_flow(starts=2)
 
     with pytest.raises(FlowValidationError) as caught:
-        flow.validate()
+        flow.check()
 
     assert "startAgentflow_0" in str(caught.value)
     assert "startAgentflow_1" in str(caught.value)
@@ -227,7 +228,7 @@ def test_agentflow_may_loop() -> None:
     flow.connect("llmAgentflow_0", "loopAgentflow_0", "input")
     flow.connect("loopAgentflow_0", "llmAgentflow_0", "loopBack")
 
-    flow.validate()
+    flow.check()
 
 
 def test_agentflow_ends_at_every_node_without_outgoing_edges() -> None:
@@ -406,7 +407,7 @@ def test_a_long_flow_listed_from_its_end_validates_and_orders() -> None:
                 flow.connect(source, target, "input")
         layer = pair
 
-    flow.validate()
+    flow.check()
     order = flow.run_order("llmChain_0")
 
     assert len(order) == len(flow.nodes)

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import clean_environ
 
 import flowkit
+from flowkit.environment import ENVIRONMENT_VARIABLES, flowkit_variables
 
-TELEMETRY_VARIABLES = (
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-    "FLOWKIT_TELEMETRY_FILE",
-)
 PUBLIC_NAMES = [
     "Chatflow",
     "Node",
@@ -73,7 +69,7 @@ def test_import_starts_no_thread_and_writes_no_file(tmp_path: Path) -> None:
     cwd = tmp_path / "cwd"
     home.mkdir()
     cwd.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+    env = clean_environ()
     env.update(FLOWKIT_HOME=str(home), HOME=str(home), PYTHONDONTWRITEBYTECODE="1")
     code = (
         "import threading\n"
@@ -89,3 +85,30 @@ def test_import_starts_no_thread_and_writes_no_file(tmp_path: Path) -> None:
     assert result.stdout.strip() == "1"
     assert list(home.iterdir()) == []
     assert list(cwd.iterdir()) == []
+
+
+def test_environment_lists_every_variable_the_library_names() -> None:
+    source = "\n".join(
+        p.read_text(encoding="utf-8") for p in Path(flowkit.__file__).parent.rglob("*.py")
+    )
+    named = set(
+        re.findall(
+            r"[\"'](FLOWKIT_[A-Z_]+|FLOWISE_(?:URL|API_KEY)|DISABLE_FLOWISE_"
+            r"TELEMETRY|DO_NOT_TRACK|POSTHOG_[A-Z_]+|ENABLE_METRICS|METRICS_"
+            r"[A-Z_]+|PROMETHEUS_MULTIPROC_DIR)[\"']",
+            source,
+        )
+    )
+
+    missing = sorted(n for n in named if not flowkit_variables([n]))
+
+    assert not missing, f"add these to flowkit/environment.py: {missing}"
+    assert "FLOWKIT_HOME" in ENVIRONMENT_VARIABLES
+
+
+def test_isolation_fixture_cleared_every_flowkit_variable(flowkit_home: Path) -> None:
+    assert flowkit_variables(os.environ) == ["FLOWKIT_HOME"]
+    assert os.environ["FLOWKIT_HOME"] == str(flowkit_home)
+    assert clean_environ({"OTEL_SERVICE_NAME": "x", "PATH": "/bin", "DO_NOT_TRACK": "1"}) == {
+        "PATH": "/bin"
+    }

@@ -6,6 +6,7 @@ from flowkit.model.chatflow import Chatflow
 from flowkit.model.entities import Assistant, Tool
 from flowkit.model.enums import AssistantType, ChatType, FlowType
 from flowkit.model.parts import STICKY_NOTE, Edge, Node
+from flowkit.model.problems import describe_validation_error
 
 __all__ = [
     "STICKY_NOTE",
@@ -17,4 +18,5 @@ __all__ = [
     "FlowType",
     "Node",
     "Tool",
+    "describe_validation_error",
 ]

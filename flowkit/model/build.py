@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from flowkit.errors import FlowValidationError
+from flowkit.model.problems import validation_problems
 
 __all__ = ["build"]
 
@@ -25,8 +26,4 @@ def build(model: type[M], fields: Mapping[str, Any], what: str) -> M:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{what}: {where}: {err['msg']}" if where else f"{what}: {err['msg']}")
-        raise FlowValidationError(problems) from None
+        raise FlowValidationError(validation_problems(exc, what)) from None

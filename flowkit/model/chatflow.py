@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -10,17 +11,28 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
-from flowkit.errors import FlowkitError, FlowValidationError
+from flowkit.errors import AlreadyExistsError, ArgumentTypeError, FlowValidationError, NotFoundError
+from flowkit.model import flowdata, rules
 from flowkit.model.build import build
 from flowkit.model.enums import FlowType
+from flowkit.model.jsondata import clone
 from flowkit.model.parts import Edge, Node
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Chatflow", "new_id", "utc_now"]
+__all__ = ["Chatflow", "iso_time", "new_id", "utc_now"]
 
 NODE_KEY = "node"
 """Graph node attribute holding the :class:`Node`."""
@@ -31,6 +43,7 @@ POSITION_KEY = "pos"
 
 _NODE_FIELDS = frozenset(Node.model_fields) - {"id", "name", "category", "label", "inputs"}
 _NUMBERED = re.compile(r"^(?P<name>.+)_(?P<n>0|[1-9][0-9]*)$")
+_RESERVED_FLOW_EXTRA = flowdata.TEMPLATE_KEYS | {"nodes", "edges", "flowData"}
 
 
 def new_id() -> str:
@@ -41,6 +54,13 @@ def new_id() -> str:
 def utc_now() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def iso_time(moment: datetime) -> str:
+    """Return ``moment`` as ISO 8601 text, UTC written as Flowise does (``...Z``), with
+    every microsecond kept so that reading it back gives the same time."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class Chatflow(BaseModel):
@@ -60,6 +80,24 @@ class Chatflow(BaseModel):
     :param created_at: when it was created (UTC).
     :param updated_at: when it was last changed (UTC).
     :param flow_extra: other top-level keys of Flowise's ``flowData`` (``viewport``, ...).
+    :param deployed: Flowise's ``deployed`` flag (None: not set).
+    :param is_public: Flowise's ``isPublic`` flag (None: not set).
+    :param apikeyid: the id of the API key that protects the flow's predictions, if any.
+    :param chatbot_config: Flowise's ``chatbotConfig`` (JSON text), if any.
+    :param api_config: Flowise's ``apiConfig`` (JSON text), if any.
+    :param category: Flowise's ``category`` (``;``-separated tags), if any.
+    :param record_extra: every other key of a Flowise API record (``workspaceId``,
+        ``speechToText``, ...), verbatim.
+
+    **Serialization.** ``model_dump()`` and ``model_dump_json()`` give the flow as its
+    Flowise API record: ``id``, ``name``, ``flowData`` (the nodes and edges as Flowise's
+    JSON text), ``deployed``, ``isPublic``, ``apikeyid``, ``chatbotConfig``, ``apiConfig``,
+    ``category``, ``type``, ``createdDate``, ``updatedDate`` (ISO 8601 text) and the keys of
+    ``record_extra``. ``model_validate`` and ``model_validate_json`` (and the constructor)
+    read such a record back into an equal flow: same nodes and edges, in the same order,
+    with the same inputs, positions, extra keys and key order. ``==`` compares content
+    (fields, nodes and edges in order; not the revision); ``copy.copy``, ``model_copy()``
+    and ``copy.deepcopy`` all give a deep copy, which shares nothing with the original.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -70,6 +108,13 @@ class Chatflow(BaseModel):
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
     flow_extra: dict[str, Any] = Field(default_factory=dict)
+    deployed: bool | None = None
+    is_public: bool | None = None
+    apikeyid: str | None = None
+    chatbot_config: str | None = None
+    api_config: str | None = None
+    category: str | None = None
+    record_extra: dict[str, Any] = Field(default_factory=dict)
 
     _graph: nx.MultiDiGraph[str] = PrivateAttr(default_factory=nx.MultiDiGraph)
     _revision: int = PrivateAttr(default=0)
@@ -84,13 +129,73 @@ class Chatflow(BaseModel):
             self._touch(stamp=name != "updated_at")
 
     def __copy__(self) -> Chatflow:
-        """A copy with its own graph (the same Node and Edge objects): changing the copy's
-        structure never changes the original. ``model_copy()`` uses it."""
-        copied = super().__copy__()
-        copied._graph = self._graph.copy()
-        copied._next_free = dict(self._next_free)
+        """A deep copy (``model_copy()`` uses it): changing the copy, its nodes or edges
+        never changes the original."""
+        return self.__deepcopy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Chatflow:
+        copied = super().__deepcopy__(memo)
         copied._edges_view = None
         return copied
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the content is: every field, and the nodes and edges in order."""
+        if not isinstance(other, Chatflow):
+            return NotImplemented
+        return (
+            self.__dict__ == other.__dict__
+            and self.nodes == other.nodes
+            and self.edges == other.edges
+        )
+
+    # ---- serialization: the Flowise API record ---------------------------------------
+
+    @field_validator("flow_extra")
+    @classmethod
+    def _no_reserved_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(_RESERVED_FLOW_EXTRA & value.keys())
+        if reserved:
+            raise ValueError(
+                f"flow_extra cannot hold {', '.join(map(repr, reserved))}: they belong to "
+                "the graph or to a template; remove them"
+            )
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _from_record(cls, data: Any, handler: ModelWrapValidatorHandler[Chatflow]) -> Chatflow:
+        """Read a Flowise API record (a mapping with ``flowData``): its graph and fields."""
+        if not (isinstance(data, Mapping) and "flowData" in data):
+            return handler(data)
+        fields, nodes, edges = flowdata.parse_flow(data)
+        flow = handler(fields)
+        flow._load(nodes, edges)
+        return flow
+
+    @model_serializer(mode="plain")
+    def _to_record(self) -> dict[str, Any]:
+        """The flow as its Flowise API record (see the class docstring)."""
+        values = {
+            "id": self.id,
+            "name": self.name,
+            "deployed": self.deployed,
+            "isPublic": self.is_public,
+            "apikeyid": self.apikeyid,
+            "chatbotConfig": self.chatbot_config,
+            "apiConfig": self.api_config,
+            "category": self.category,
+            "type": self.type.value,
+            "createdDate": iso_time(self.created_at),
+            "updatedDate": iso_time(self.updated_at),
+        }
+        record: dict[str, Any] = {"id": self.id, "name": self.name}
+        record["flowData"] = json.dumps(
+            self.to_flowise(), ensure_ascii=False, separators=(",", ":")
+        )
+        record.update(values)
+        for key, value in self.record_extra.items():
+            record.setdefault(key, clone(value))
+        return record
 
     # ---- structure -------------------------------------------------------------------
 
@@ -122,9 +227,7 @@ class Chatflow(BaseModel):
         """The edges, in the flow's own order (the order they were added or loaded)."""
         view = self._edges_view
         if view is None or view[0] != self._revision:
-            ordered = sorted(
-                self._graph.edges(data=True), key=lambda e: e[2][POSITION_KEY]
-            )
+            ordered = sorted(self._graph.edges(data=True), key=lambda e: e[2][POSITION_KEY])
             view = (self._revision, [attrs[EDGE_KEY] for _, _, attrs in ordered])
             self._edges_view = view
         return list(view[1])
@@ -136,12 +239,16 @@ class Chatflow(BaseModel):
     def node(self, node_id: str) -> Node:
         """Return the node with id ``node_id``.
 
-        :raises FlowkitError: when the flow has no such node (the message names the id).
+        :raises NotFoundError: when the flow has no such node (the message names the id).
         """
         try:
             node: Node = self._graph.nodes[node_id][NODE_KEY]
         except (KeyError, TypeError):
-            raise FlowkitError(f"chatflow {self.id!r} has no node {node_id!r}") from None
+            raise NotFoundError(
+                f"chatflow {self.id!r} has no node {node_id!r}; see flow.nodes for its ids",
+                kind="node",
+                entity_id=str(node_id),
+            ) from None
         return node
 
     def has_node(self, node_id: str) -> bool:
@@ -171,13 +278,22 @@ class Chatflow(BaseModel):
         :param id: the node id; by default Flowise's ``<name>_<n>`` with the lowest free ``n``.
         :param extra: other Node fields (``type``, ``position``, ``parent_id``) or, for any
             other key, a Flowise ``data`` field kept verbatim (``outputs``, ``version``, ...).
-        :raises FlowValidationError: when ``id`` is taken or a value has the wrong type.
+        :raises ArgumentTypeError: when ``name`` is not a string.
+        :raises FlowValidationError: when ``name`` is empty or a value has the wrong type.
+        :raises AlreadyExistsError: when ``id`` is taken.
         """
-        if not isinstance(name, str) or not name:
-            raise FlowValidationError("a node needs a component name (a non-empty string)")
+        if not isinstance(name, str):
+            raise ArgumentTypeError(
+                f"add_node takes the component name as a str, got {type(name).__name__}: "
+                "e.g. flow.add_node('chatOpenAI')"
+            )
+        if not name:
+            raise FlowValidationError(
+                "a node needs a component name (a non-empty string), e.g. 'chatOpenAI'"
+            )
         node_id = id if id is not None else self._free_id(name)
         if node_id in self._graph:
-            raise FlowValidationError(f"duplicate node id {node_id!r}: pick another id")
+            raise _taken(node_id)
         fields: dict[str, Any] = {
             "id": node_id,
             "name": name,
@@ -203,10 +319,16 @@ class Chatflow(BaseModel):
     def insert_node(self, node: Node) -> None:
         """Add an already built :class:`Node` at the end of the node order.
 
-        :raises FlowValidationError: when a node with the same id exists.
+        :raises ArgumentTypeError: when ``node`` is not a :class:`Node`.
+        :raises AlreadyExistsError: when a node with the same id exists.
         """
+        if not isinstance(node, Node):
+            raise ArgumentTypeError(
+                f"insert_node takes a Node, got {type(node).__name__}: build one with "
+                "Node(id=..., name=...) or use flow.add_node(name)"
+            )
         if node.id in self._graph:
-            raise FlowValidationError(f"duplicate node id {node.id!r}: pick another id")
+            raise _taken(node.id)
         self._graph.add_node(node.id, **{NODE_KEY: node})
         self._touch()
 
@@ -228,20 +350,28 @@ class Chatflow(BaseModel):
         :param target: the target node or its id.
         :param target_input: the target's input this edge feeds, e.g. ``"embeddings"``.
         :param source_output: the source's output, for nodes with several.
-        :raises FlowValidationError: when either node is not in the flow, or the same
-            connection exists already.
+        :raises ArgumentTypeError: when ``source`` or ``target`` is neither a Node nor a str.
+        :raises NotFoundError: when either node is not in the flow.
+        :raises AlreadyExistsError: when the same connection exists already.
         """
-        source_id = source.id if isinstance(source, Node) else source
-        target_id = target.id if isinstance(target, Node) else target
+        source_id, target_id = _node_id(source, "source"), _node_id(target, "target")
         missing = [n for n in (source_id, target_id) if n not in self._graph]
         if missing:
             names = ", ".join(repr(m) for m in missing)
-            raise FlowValidationError(f"cannot connect: unknown node {names}; add it first")
+            raise NotFoundError(
+                f"cannot connect: unknown node {names}; add it first with flow.add_node",
+                kind="node",
+                entity_id=missing[0],
+            )
         source_handle = _source_handle(self.node(source_id), source_output)
         target_handle = _target_handle(self.node(target_id), target_input)
         edge_id = f"{source_id}-{source_handle}-{target_id}-{target_handle}"
         if self._graph.has_edge(source_id, target_id, edge_id):
-            raise FlowValidationError(f"edge {edge_id!r} exists already")
+            raise AlreadyExistsError(
+                f"edge {edge_id!r} exists already: these nodes are connected this way once",
+                kind="edge",
+                entity_id=edge_id,
+            )
         edge = Edge(
             id=edge_id,
             source=source_id,
@@ -255,9 +385,7 @@ class Chatflow(BaseModel):
         return edge
 
     @classmethod
-    def from_parts(
-        cls, nodes: Iterable[Node], edges: Iterable[Edge], **fields: Any
-    ) -> Chatflow:
+    def from_parts(cls, nodes: Iterable[Node], edges: Iterable[Edge], **fields: Any) -> Chatflow:
         """Build a flow from nodes and edges, in their order, checking them all at once.
 
         :param nodes: the nodes, in flow order.
@@ -286,27 +414,46 @@ class Chatflow(BaseModel):
         if found:
             raise FlowValidationError(found)
         flow = build(cls, fields, "chatflow")
-        graph = flow._graph
-        for node in node_list:
+        flow._load(node_list, edge_list)
+        return flow
+
+    def _load(self, nodes: list[Node], edges: list[Edge]) -> None:
+        """Fill an empty graph with checked parts, in order; the revision stays 0."""
+        graph = self._graph
+        for node in nodes:
             graph.add_node(node.id, **{NODE_KEY: node})
-        for pos, edge in enumerate(edge_list):
+        for pos, edge in enumerate(edges):
             graph.add_edge(
                 edge.source, edge.target, key=edge.id, **{EDGE_KEY: edge, POSITION_KEY: pos}
             )
-        flow._edge_seq = len(edge_list)
-        flow._revision = 0
-        return flow
+        self._edge_seq = len(edges)
+        self._revision = 0
 
     def insert_edge(self, edge: Edge) -> None:
         """Add an already built :class:`Edge` at the end of the edge order.
 
-        :raises FlowValidationError: when an end is not in the flow or the id is taken.
+        :raises ArgumentTypeError: when ``edge`` is not an :class:`Edge`.
+        :raises NotFoundError: when an end is not in the flow.
+        :raises AlreadyExistsError: when the id is taken.
         """
+        if not isinstance(edge, Edge):
+            raise ArgumentTypeError(
+                f"insert_edge takes an Edge, got {type(edge).__name__}: build one with "
+                "Edge(id=..., source=..., target=...) or use flow.connect(source, target)"
+            )
         for end in (edge.source, edge.target):
             if end not in self._graph:
-                raise FlowValidationError(f"edge {edge.id!r} points to unknown node {end!r}")
+                raise NotFoundError(
+                    f"edge {edge.id!r} points to unknown node {end!r}; add the node first",
+                    kind="node",
+                    entity_id=end,
+                )
         if any(key == edge.id for _, _, key in self._graph.edges(keys=True)):
-            raise FlowValidationError(f"duplicate edge id {edge.id!r}")
+            raise AlreadyExistsError(
+                f"duplicate edge id {edge.id!r}: give the edge another id",
+                kind="edge",
+                entity_id=edge.id,
+            )
         self._append_edge(edge)
 
     def _append_edge(self, edge: Edge) -> None:
@@ -319,7 +466,7 @@ class Chatflow(BaseModel):
     def remove_node(self, node_id: str) -> None:
         """Remove a node and every edge that touches it.
 
-        :raises FlowkitError: when the flow has no such node.
+        :raises NotFoundError: when the flow has no such node.
         """
         self.node(node_id)
         self._graph.remove_node(node_id)
@@ -335,14 +482,18 @@ class Chatflow(BaseModel):
     def remove_edge(self, edge_id: str) -> None:
         """Remove the edge with id ``edge_id``.
 
-        :raises FlowkitError: when the flow has no such edge.
+        :raises NotFoundError: when the flow has no such edge.
         """
         for u, v, key in self._graph.edges(keys=True):
             if key == edge_id:
                 self._graph.remove_edge(u, v, key)
                 self._touch()
                 return
-        raise FlowkitError(f"chatflow {self.id!r} has no edge {edge_id!r}")
+        raise NotFoundError(
+            f"chatflow {self.id!r} has no edge {edge_id!r}; see flow.edges for its ids",
+            kind="edge",
+            entity_id=edge_id,
+        )
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -360,50 +511,48 @@ class Chatflow(BaseModel):
         self._next_free[name] = n + 1
         return f"{name}_{n}"
 
-    # ---- the questions and the interop live in flowkit.graph and flowkit.flowise ----------
-    # (imported on call: the model itself depends on nothing of flowkit but errors)
+    # ---- the questions (rules in flowkit.model.rules) and Flowise's shapes ----------------
 
-    def validate(self) -> None:  # type: ignore[override]
+    def check(self) -> None:
         """Check the flow; see :func:`flowkit.graph.validate`.
 
         :raises FlowValidationError: listing every problem, each naming its node or edge.
         """
-        from flowkit import graph
+        rules.validate(self)
 
-        graph.validate(self)
+    def problems(self) -> list[str]:
+        """Return every problem of the flow (empty when valid); see
+        :func:`flowkit.graph.problems`."""
+        return rules.problems(self)
 
     def ending_nodes(self) -> list[Node]:
         """Return the ending nodes; see :func:`flowkit.graph.ending_nodes`."""
-        from flowkit import graph
-
-        return graph.ending_nodes(self)
+        return rules.ending_nodes(self)
 
     def upstream(self, node_id: str) -> list[str]:
-        """Return the ids of all ancestors of ``node_id``; see :func:`flowkit.graph.upstream`."""
-        from flowkit import graph
+        """Return the ids of all ancestors of ``node_id``; see :func:`flowkit.graph.upstream`.
 
-        return graph.upstream(self, node_id)
+        :raises NotFoundError: when the flow has no such node.
+        """
+        return rules.upstream(self, node_id)
 
     def run_order(self, node_id: str) -> list[str]:
-        """Return the run order of what feeds ``node_id``; see :func:`flowkit.graph.run_order`."""
-        from flowkit import graph
+        """Return the run order of what feeds ``node_id``; see :func:`flowkit.graph.run_order`.
 
-        return graph.run_order(self, node_id)
+        :raises NotFoundError: when the flow has no such node.
+        """
+        return rules.run_order(self, node_id)
 
     def vector_store_nodes(self) -> list[Node]:
         """Return the vector-store nodes; see :func:`flowkit.graph.vector_store_nodes`."""
-        from flowkit import graph
-
-        return graph.vector_store_nodes(self)
+        return rules.vector_store_nodes(self)
 
     def resolve_stop_node(self, stop_node_id: str | None = None) -> str:
         """Return the upsert's stop node id; see :func:`flowkit.graph.resolve_stop_node`.
 
         :raises FlowValidationError: when no single vector store can be chosen.
         """
-        from flowkit import graph
-
-        return graph.resolve_stop_node(self, stop_node_id)
+        return rules.resolve_stop_node(self, stop_node_id)
 
     @classmethod
     def from_flowise(
@@ -414,19 +563,35 @@ class Chatflow(BaseModel):
         id: str | None = None,
         type: FlowType | str | None = None,
     ) -> Chatflow:
-        """Load a Flowise export; see :func:`flowkit.flowise.chatflow_from_flowise`.
+        """Load a Flowise flow; see :func:`flowkit.flowise.chatflow_from_flowise`.
 
         :raises FlowValidationError: when the input is not a well-formed Flowise flow.
         """
-        from flowkit import flowise
-
-        return flowise.chatflow_from_flowise(source, name=name, id=id, type=type)
+        fields, nodes, edges = flowdata.parse_flow(source, name=name, id=id, type=type)
+        return cls.from_parts(nodes, edges, **fields)
 
     def to_flowise(self) -> dict[str, Any]:
         """Return Flowise's ``flowData``; see :func:`flowkit.flowise.chatflow_to_flowise`."""
-        from flowkit import flowise
+        return flowdata.flow_data(self.nodes, self.edges, self.flow_extra)
 
-        return flowise.chatflow_to_flowise(self)
+
+def _taken(node_id: str) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f"duplicate node id {node_id!r}: pick another id (or leave id out for the next free "
+        "<name>_<n>)",
+        kind="node",
+        entity_id=node_id,
+    )
+
+
+def _node_id(end: Node | str, role: str) -> str:
+    if isinstance(end, Node):
+        return end.id
+    if isinstance(end, str):
+        return end
+    raise ArgumentTypeError(
+        f"connect takes the {role} as a Node or a node id (str), got {type(end).__name__}"
+    )
 
 
 def _anchor_id(node: Node, key: str, name: str | None) -> str | None:

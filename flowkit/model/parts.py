@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["STICKY_NOTE", "Edge", "Node"]
+__all__ = ["KEY_ORDER_FIELDS", "STICKY_NOTE", "Edge", "Node"]
+
+KEY_ORDER_FIELDS = frozenset({"key_order", "data_key_order"})
+"""The fields that remember a Flowise object's key order: kept and serialised, but not part
+of a part's content, so ``==`` ignores them."""
 
 STICKY_NOTE = "stickyNote"
 """The Flowise node type (and component name) of a sticky note."""
@@ -33,6 +37,12 @@ class Node(BaseModel):
     :param extra: every other top-level Flowise key (``width``, ``selected``, ...), verbatim.
     :param data_extra: every other key of Flowise's ``data`` (``version``, ``baseClasses``,
         ``inputParams``, ``outputs``, ...), verbatim.
+    :param key_order: the key order of the Flowise object the node was read from (None for
+        a node built in code); exporting writes the keys in that order.
+    :param data_key_order: the same for its ``data`` object.
+
+    Two nodes are equal when their content is: ``key_order`` and ``data_key_order`` are
+    not compared.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -49,9 +59,13 @@ class Node(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     data_extra: dict[str, Any] = Field(default_factory=dict)
 
-    # Key order of the Flowise object this node was read from (None: built in code).
-    _layout: tuple[str, ...] | None = PrivateAttr(default=None)
-    _data_layout: tuple[str, ...] | None = PrivateAttr(default=None)
+    key_order: tuple[str, ...] | None = Field(default=None, repr=False)
+    data_key_order: tuple[str, ...] | None = Field(default=None, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        return _content(self) == _content(other)
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -75,6 +89,8 @@ class Edge(BaseModel):
     :param target_handle: Flowise's ``targetHandle`` (``<target>-input-<name>-<type>``).
     :param type: the ReactFlow edge type (``"buttonedge"`` in Flowise).
     :param extra: every other Flowise key (``data``, ...), verbatim.
+    :param key_order: the key order of the Flowise object the edge was read from (None for
+        an edge built in code); not compared by ``==``.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -87,7 +103,12 @@ class Edge(BaseModel):
     type: str | None = "buttonedge"
     extra: dict[str, Any] = Field(default_factory=dict)
 
-    _layout: tuple[str, ...] | None = PrivateAttr(default=None)
+    key_order: tuple[str, ...] | None = Field(default=None, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Edge):
+            return NotImplemented
+        return _content(self) == _content(other)
 
     @property
     def target_input(self) -> str | None:
@@ -103,3 +124,7 @@ class Edge(BaseModel):
             return None
         name = handle[len(prefix) :].split("-", 1)[0]
         return name or None
+
+
+def _content(part: BaseModel) -> dict[str, Any]:
+    return {k: v for k, v in part.__dict__.items() if k not in KEY_ORDER_FIELDS}

@@ -3,23 +3,14 @@ and small flow files."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import clean_environ
 
 from .helpers import Result, Run, edge, node, write_json
-
-TELEMETRY_VARIABLES = (
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-    "FLOWKIT_TELEMETRY_FILE",
-    "FLOWKIT_HOME",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +30,7 @@ def run_flowkit(flowkit_home: Path, workdir: Path) -> Run:
     keyword arguments are extra environment variables."""
 
     def run(*args: str, timeout: float = 60.0, **env: str) -> Result:
-        environ = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+        environ = clean_environ()
         environ.update(FLOWKIT_HOME=str(flowkit_home), PYTHONIOENCODING="utf-8", **env)
         done = subprocess.run(
             [sys.executable, "-m", "flowkit", *args],

@@ -7,10 +7,10 @@ What every example checks:
   with a message and its problems; no other exception escapes (no ``KeyError``,
   ``TypeError``, ``RecursionError``, ``UnicodeError``, pydantic ``ValidationError``...).
 - What loads round-trips: ``to_flowise()`` of it, loaded again, exports the same.
-- A loaded flow's questions (``validate``, ``ending_nodes``, ``run_order``, ``upstream``,
+- A loaded flow's questions (``check``, ``ending_nodes``, ``run_order``, ``upstream``,
   ``resolve_stop_node``) raise nothing but ``FlowkitError``.
 - ``Workspace.create_chatflow`` saves a flow, sending ``chatflow_created`` once, exactly when
-  ``validate()`` passes; a workspace that refused one is unchanged and sent no signal.
+  ``check()`` passes; a workspace that refused one is unchanged and sent no signal.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def check_round_trip(flow: Chatflow) -> dict[str, Any]:
 
 
 def check_questions(flow: Chatflow) -> None:
-    ask(flow.validate)
+    ask(flow.check)
     ask(flow.ending_nodes)
     ask(flow.vector_store_nodes)
     ask(flow.resolve_stop_node)
@@ -179,7 +179,7 @@ def check_workspace(flow: Chatflow) -> None:
 
 def _validates(flow: Chatflow) -> bool:
     try:
-        flow.validate()
+        flow.check()
     except FlowValidationError:
         return False
     return True
@@ -515,7 +515,7 @@ def test_cycle_or_self_loop_loads_and_is_refused_by_the_workspace(
 
     assert flow is not None, "a cycle is a flow's problem, not a file's: it must load"
     with pytest.raises(FlowValidationError) as caught:
-        flow.validate()
+        flow.check()
     named = f"connects node {edge['source']!r} to itself" if not above else "cycle through"
     assert any(named in p for p in caught.value.problems), caught.value.problems
     for node_id in flow.iter_node_ids():  # the loop order still answers
@@ -569,7 +569,7 @@ def test_the_fuzz_has_seeds_of_every_kind() -> None:
 
     assert kinds == {FlowType.CHATFLOW, FlowType.AGENTFLOW, FlowType.MULTIAGENT}
     for doc in SEED_CHATFLOWS.values():
-        Chatflow.from_flowise(doc).validate()
+        Chatflow.from_flowise(doc).check()
     for doc in SEED_TOOLS.values():
         Tool.from_flowise(doc)
     assert set(MUTATIONS) >= set(TOOL_MUTATIONS)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowkit import Chatflow, Edge, FlowkitError, FlowType, FlowValidationError, Node
+from flowkit import Chatflow, Edge, FlowType, FlowValidationError, Node
+from flowkit.errors import AlreadyExistsError, ArgumentTypeError, NotFoundError
 
 COMPONENT = st.sampled_from(["chatOpenAI", "faiss", "chatOpenAI_LlamaIndex", "a_1"])
 
@@ -126,8 +127,10 @@ def test_add_node_with_a_taken_id_raises_naming_the_id() -> None:
     flow = Chatflow()
     flow.add_node("faiss")
 
-    with pytest.raises(FlowValidationError, match="faiss_0"):
+    with pytest.raises(AlreadyExistsError, match="faiss_0") as caught:
         flow.add_node("faiss", id="faiss_0")
+
+    assert (caught.value.kind, caught.value.entity_id) == ("node", "faiss_0")
 
 
 def test_add_node_without_a_component_name_raises() -> None:
@@ -190,7 +193,7 @@ def test_node_returns_the_node_with_that_id() -> None:
 def test_node_with_an_unknown_id_raises_naming_the_id() -> None:
     flow = chain_flow()
 
-    with pytest.raises(FlowkitError, match="ghost_3"):
+    with pytest.raises(NotFoundError, match="ghost_3"):
         flow.node("ghost_3")
 
 
@@ -296,7 +299,7 @@ def test_connect_with_an_unknown_node_raises_naming_it() -> None:
     flow = Chatflow()
     flow.add_node("a")
 
-    with pytest.raises(FlowValidationError, match="ghost_3"):
+    with pytest.raises(NotFoundError, match="ghost_3"):
         flow.connect("a_0", "ghost_3", "x")
 
     assert flow.edges == []
@@ -317,7 +320,7 @@ def test_connect_the_same_connection_twice_raises() -> None:
     a, b = flow.add_node("a"), flow.add_node("b")
     flow.connect(a, b, "x")
 
-    with pytest.raises(FlowValidationError, match="exists already"):
+    with pytest.raises(AlreadyExistsError, match="exists already"):
         flow.connect(a, b, "x")
 
 
@@ -337,7 +340,7 @@ def test_remove_node_drops_its_edges() -> None:
 def test_remove_node_with_an_unknown_id_raises_naming_it() -> None:
     flow = chain_flow()
 
-    with pytest.raises(FlowkitError, match="ghost_3"):
+    with pytest.raises(NotFoundError, match="ghost_3"):
         flow.remove_node("ghost_3")
 
 
@@ -354,7 +357,7 @@ def test_remove_edge_removes_only_that_edge() -> None:
 def test_remove_edge_with_an_unknown_id_raises_naming_it() -> None:
     flow = chain_flow()
 
-    with pytest.raises(FlowkitError, match="e7"):
+    with pytest.raises(NotFoundError, match="e7"):
         flow.remove_edge("e7")
 
 
@@ -376,7 +379,7 @@ READS: dict[str, Callable[[Chatflow], object]] = {
     "edges": lambda f: f.edges,
     "node": lambda f: f.node("llmChain_0"),
     "has_node": lambda f: f.has_node("llmChain_0"),
-    "validate": lambda f: f.validate(),
+    "check": lambda f: f.check(),
     "ending_nodes": lambda f: f.ending_nodes(),
     "upstream": lambda f: f.upstream("llmChain_0"),
     "run_order": lambda f: f.run_order("llmChain_0"),
@@ -453,7 +456,7 @@ def test_from_parts_lists_every_problem_at_once() -> None:
 def test_insert_edge_to_an_unknown_node_raises_naming_edge_and_node() -> None:
     flow = chain_flow()
 
-    with pytest.raises(FlowValidationError, match=re.escape("'e7'")) as caught:
+    with pytest.raises(NotFoundError, match=re.escape("'e7'")) as caught:
         flow.insert_edge(Edge(id="e7", source="llmChain_0", target="ghost_3"))
 
     assert "ghost_3" in str(caught.value)
@@ -463,14 +466,14 @@ def test_insert_edge_with_a_taken_id_raises() -> None:
     flow = chain_flow()
     taken = flow.edges[0].id
 
-    with pytest.raises(FlowValidationError, match="duplicate edge id"):
+    with pytest.raises(AlreadyExistsError, match="duplicate edge id"):
         flow.insert_edge(Edge(id=taken, source="chatOpenAI_0", target="promptTemplate_0"))
 
 
 def test_insert_node_with_a_taken_id_raises() -> None:
     flow = chain_flow()
 
-    with pytest.raises(FlowValidationError, match="llmChain_0"):
+    with pytest.raises(AlreadyExistsError, match="llmChain_0"):
         flow.insert_node(Node(id="llmChain_0"))
 
 
@@ -484,3 +487,39 @@ def test_model_copy_has_its_own_structure() -> None:
 
     assert [n.id for n in flow.nodes] == ["llmChain_0"]
     assert [n.id for n in copied.nodes] == ["chatOpenAI_0"]
+
+
+# ---- named errors ------------------------------------------------------------------------
+
+
+def test_node_with_an_unknown_id_is_a_lookup_error_naming_kind_and_id() -> None:
+    flow = chain_flow()
+
+    with pytest.raises(LookupError) as caught:
+        flow.node("ghost_3")
+
+    assert isinstance(caught.value, NotFoundError)
+    assert (caught.value.kind, caught.value.entity_id) == ("node", "ghost_3")
+    assert "flow.nodes" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda f: f.add_node(5), id="add_node"),
+        pytest.param(lambda f: f.insert_node({"id": "x_0"}), id="insert_node"),
+        pytest.param(lambda f: f.insert_edge("e1"), id="insert_edge"),
+        pytest.param(lambda f: f.connect(1, "llmChain_0"), id="connect"),
+    ],
+)
+def test_a_wrongly_typed_argument_is_a_type_error_saying_what_to_pass(
+    call: Callable[[Chatflow], object],
+) -> None:
+    flow = chain_flow()
+
+    with pytest.raises(TypeError) as caught:
+        call(flow)
+
+    assert isinstance(caught.value, ArgumentTypeError)
+    assert "got" in str(caught.value)
+    assert flow.revision == chain_flow().revision

@@ -76,13 +76,13 @@ def test_tool_schema_given_as_json_string_comes_back_as_the_same_string() -> Non
 
     tool = Tool(name="send", schema=text)
 
-    assert tool.schema == text
+    assert tool.input_schema == text
 
 
 def test_tool_schema_given_as_list_comes_back_as_the_same_list() -> None:
     tool = Tool(name="send", schema=SCHEMA_LIST)
 
-    assert tool.schema == SCHEMA_LIST
+    assert tool.input_schema == SCHEMA_LIST
 
 
 @settings(max_examples=50, deadline=None)
@@ -107,9 +107,9 @@ def test_tool_schema_properties_are_empty_when_the_schema_is_not_a_list(
 def test_tool_schema_can_be_replaced_by_assignment() -> None:
     tool = Tool(name="send", schema=SCHEMA_LIST)
 
-    tool.schema = "[]"
+    tool.input_schema = "[]"
 
-    assert tool.schema == "[]"
+    assert tool.input_schema == "[]"
 
 
 def test_tool_needs_a_name() -> None:
