@@ -189,15 +189,19 @@ def error_from_message(
 ) -> FlowkitError:
     """The flowkit error for Flowise's ``status`` and ``message``.
 
-    401/403 and a 500 saying "Unauthorized" -> :class:`AuthenticationError`; 404 and a 500
-    saying one of ``call.missing_markers`` -> :class:`NotFoundError`; anything else ->
+    401/403 and a 500 saying "Unauthorized" -> :class:`AuthenticationError`; 404, a 500
+    saying one of ``call.missing_markers``, and a 400 refusing the id of an entity call
+    ("Invalid Chatflow ID") -> :class:`NotFoundError`; anything else ->
     :class:`FlowiseAPIError` with the status and Flowise's message.
     """
     url = f"{base_url}{API_PREFIX}{call.path}"
     said = message or reason or "no message"
     lowered = said.lower()
-    if status == 404 or (
-        status == 500 and any(marker.lower() in lowered for marker in call.missing_markers)
+    malformed_id = status == 400 and bool(call.entity_id) and "invalid" in lowered
+    if (
+        status == 404
+        or malformed_id  # "Invalid Chatflow ID": no entity can have it
+        or (status == 500 and any(marker.lower() in lowered for marker in call.missing_markers))
     ):
         what = call.kind or "entity"
         which = f" {call.entity_id!r}" if call.entity_id else ""

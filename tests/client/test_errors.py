@@ -181,3 +181,10 @@ def test_no_key_sends_no_authorization(fake: FakeFlowise, monkeypatch: pytest.Mo
         assert client.version() == "3.1.4"
 
     assert "Authorization" not in fake.seen("GET", "/api/v1/version")[0].headers
+
+
+def test_a_refused_malformed_id_is_not_found(fake: FakeFlowise, client: FlowiseClient) -> None:
+    fake.json("GET", "/api/v1/chatflows/nope", {"message": "Invalid Chatflow ID"}, 400)
+
+    with pytest.raises(NotFoundError):
+        client.get_chatflow("nope")

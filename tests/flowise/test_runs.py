@@ -1,0 +1,144 @@
+"""The RAG flow on a real Flowise through a workspace: upsert, ask, stream, history, with the
+signals and telemetry events a local workspace sends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from flowkit import Chatflow, Workspace, signals
+from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN
+from flowkit.testing import TelemetryCapture, assert_valid_event
+from flowkit.workspace import AsyncWorkspace
+
+from .conftest import Server
+
+QUESTION = "What is the capital of Zubrowka?"
+
+
+@pytest.fixture
+def saved(workspace: Workspace, rag_flow: Chatflow) -> Iterator[Chatflow]:
+    """The RAG flow saved on the server (deleted afterwards)."""
+    flow = workspace.create_chatflow(rag_flow)
+    yield flow
+    workspace.delete_chatflow(flow.id)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def __call__(self, name: str) -> Any:
+        def receive(sender: Any, **kwargs: Any) -> None:
+            self.seen.append((name, sender, kwargs))
+
+        return receive
+
+
+@pytest.fixture
+def recorded() -> Iterator[_Recorder]:
+    recorder = _Recorder()
+    names = ("chatflow_created", "vector_upserted", "prediction_sent", "operation_failed")
+    receivers = [(getattr(signals, n), recorder(n)) for n in names]
+    for signal, receiver in receivers:
+        signal.connect(receiver, weak=False)
+    yield recorder
+    for signal, receiver in receivers:
+        signal.disconnect(receiver)
+
+
+def test_upsert_and_ask_send_the_local_signals_and_events(
+    workspace: Workspace,
+    rag_flow: Chatflow,
+    recorded: _Recorder,
+    telemetry_events: TelemetryCapture,
+) -> None:
+    flow = workspace.create_chatflow(rag_flow)
+    try:
+        upserted = workspace.upsert_vector(flow)
+        answer = workspace.predict(flow, QUESTION, chat_id="flowkit-chat-1")
+    finally:
+        workspace.delete_chatflow(flow.id)
+
+    assert upserted.num_added == 7
+    assert upserted.stop_node_id == "memoryVectorStore_0"
+    assert answer.text.startswith("MOCK: What is the capital of Zubrowka?")
+    assert "context: <doc" in answer.text  # retrieval reached the upserted documents
+    assert answer.chat_id == "flowkit-chat-1"
+    assert answer.source_documents
+    assert [name for name, _, _ in recorded.seen] == [
+        "chatflow_created",
+        "vector_upserted",
+        "prediction_sent",
+    ]
+    assert recorded.seen[0][1] is flow
+    assert telemetry_events.names() == ["chatflow_created", "vector_upserted", "prediction_sent"]
+    telemetry_events.assert_all_valid()
+    graph = telemetry_events.last("prediction_sent").properties["flowGraph"]
+    assert graph["nodes"] == [n.id for n in flow.nodes]
+
+
+def test_a_stream_spells_the_answer_and_sends_prediction_sent(
+    workspace: Workspace, saved: Chatflow, recorded: _Recorder, telemetry_events: TelemetryCapture
+) -> None:
+    workspace.upsert_vector(saved)
+    plain = workspace.predict(saved, QUESTION)
+
+    events = list(workspace.stream(saved, QUESTION, chat_id="flowkit-stream-1"))
+
+    names = [e.event for e in events]
+    assert names[0] == START
+    assert names[-1] == END
+    assert SOURCE_DOCUMENTS in names
+    assert METADATA in names
+    answer = "".join(e.data for e in events if e.event == TOKEN)
+    assert answer == plain.text
+    (metadata,) = [e.data for e in events if e.event == METADATA]
+    assert metadata["chatId"] == "flowkit-stream-1"
+    sent = [kw for name, _, kw in recorded.seen if name == "prediction_sent"]
+    assert len(sent) == 2
+    assert sent[-1]["result"].text == answer
+    assert telemetry_events.names()[-1] == "prediction_sent"
+    assert_valid_event(telemetry_events.last("prediction_sent"))
+
+
+def test_chat_history_is_read_and_deleted(workspace: Workspace, saved: Chatflow) -> None:
+    workspace.predict(saved, "first question", chat_id="flowkit-history-a")
+    workspace.predict(saved, "second question", chat_id="flowkit-history-b")
+
+    conversation = workspace.chat_messages(saved, chat_id="flowkit-history-a")
+    everything = workspace.chat_messages(saved)
+    deleted = workspace.delete_chat_messages(saved, chat_id="flowkit-history-a")
+    left = workspace.chat_messages(saved)
+
+    assert next((m.role.value, m.content) for m in conversation) == (
+        "userMessage",
+        "first question",
+    )
+    assert [m.role.value for m in conversation] == ["userMessage", "apiMessage"]
+    assert len(everything) == 4
+    assert deleted == 2
+    assert {m.chat_id for m in left} == {"flowkit-history-b"}
+
+
+def test_the_async_workspace_streams_the_same_answer(server: Server, rag_flow: Chatflow) -> None:
+    async def main() -> tuple[str, str]:
+        async with AsyncWorkspace.connect(server.url, api_key=server.api_key) as workspace:
+            flow = await workspace.create_chatflow(rag_flow)
+            try:
+                await workspace.upsert_vector(flow)
+                plain = await workspace.predict(flow, QUESTION)
+                tokens = [
+                    e.data async for e in workspace.stream(flow, QUESTION) if e.event == TOKEN
+                ]
+                return plain.text, "".join(tokens)
+            finally:
+                await workspace.delete_chatflow(flow.id)
+
+    plain, streamed = asyncio.run(main())
+
+    assert streamed == plain
+    assert "context: <doc" in plain
