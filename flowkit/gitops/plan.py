@@ -27,7 +27,7 @@ from flowkit.gitops.folder import (
     to_tool,
     tool_document,
 )
-from flowkit.gitops.pull import Readable, workspace_documents
+from flowkit.gitops.pull import Readable, duplicates, workspace_documents
 from flowkit.model import Chatflow
 
 __all__ = ["Action", "Change", "Plan", "PlanError", "plan"]
@@ -129,19 +129,19 @@ def plan(
 
     :param credentials: the workspace's credentials (default: :func:`credentials_of`).
     :raises PlanError: listing every problem at once: a file that cannot be read or loaded,
-        two files or two workspace entities with one kind and name (naming both ids), a
-        credential named in a file that the workspace has not (naming the node).
+        two files with one kind and name, several workspace entities with the kind and name
+        of a file (naming their ids: which one to update?), a credential named in a file
+        that the workspace has not (naming the node). Entities sharing a name that no file
+        has are no problem: they are kept, or each deleted with ``prune``.
     """
     book = credentials if credentials is not None else credentials_of(workspace)
     try:
         wanted = read_folder(Path(folder))
     except FolderError as exc:
         raise PlanError(exc.problems) from None
-    try:
-        current = workspace_documents(workspace, book)
-    except FolderError as exc:
-        raise PlanError(exc.problems) from None
-    problems: list[str] = []
+    found = workspace_documents(workspace, book)
+    problems = duplicates(found, wanted)
+    current = {key: twins[0] for key, twins in found.items()}
     changes: list[Change] = []
     for key, document in _ordered(wanted):
         data = copy.deepcopy(document.data)
@@ -160,14 +160,15 @@ def plan(
             changes.append(Change(Action.UPDATE, document, detail, remote.id, data))
     if problems:
         raise PlanError(problems)
-    gone = [(key, remote) for key, remote in _ordered(current) if key not in wanted]
+    gone = [(key, twins) for key, twins in _ordered(found) if key not in wanted]
     kept: list[str] = []
-    for _key, remote in reversed(gone):
-        if prune:
-            changes.append(Change(Action.DELETE, remote.document, target_id=remote.id))
-        else:
-            kept.append(remote.document.label)
-    warnings = tuple(w for remote in current.values() for w in remote.warnings)
+    for _key, twins in reversed(gone):
+        for remote in twins:  # entities sharing a name the folder lacks: each one goes
+            if prune:
+                changes.append(Change(Action.DELETE, remote.document, target_id=remote.id))
+            else:
+                kept.append(remote.document.label)
+    warnings = tuple(w for twins in found.values() for remote in twins for w in remote.warnings)
     return Plan(tuple(changes), tuple(sorted(kept)), warnings)
 
 

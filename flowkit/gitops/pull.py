@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,7 @@ from flowkit.gitops.folder import (
 )
 from flowkit.model import Assistant, Chatflow, Tool
 
-__all__ = ["PullResult", "Readable", "Remote", "pull", "workspace_documents"]
+__all__ = ["PullResult", "Readable", "Remote", "duplicates", "pull", "workspace_documents"]
 
 
 class Readable(Protocol):
@@ -53,21 +54,24 @@ class Remote:
 
 def workspace_documents(
     workspace: Readable, credentials: Credentials | None = None
-) -> dict[Key, Remote]:
-    """Return every chatflow, tool and assistant of ``workspace`` in folder form, by key.
+) -> dict[Key, list[Remote]]:
+    """Return every chatflow, tool and assistant of ``workspace`` in folder form, by key
+    (several entities under one key when they share a kind and a name; see
+    :func:`duplicates`).
+
+    An assistant without ``details.name`` cannot be in a folder: it is left out, with a
+    warning on the first entity listed (or none when there is no other entity).
 
     :param credentials: the workspace's credentials (default: :func:`credentials_of`).
-    :raises FolderError: when two entities of one kind share a name (naming both ids), or an
-        assistant has no name; listing every such problem.
     """
     book = credentials if credentials is not None else credentials_of(workspace)
-    problems: list[str] = []
-    found: dict[Key, Remote] = {}
+    found: dict[Key, list[Remote]] = {}
     entities: list[tuple[str, Tool | Assistant | Chatflow]] = [
         *(("tool", t) for t in workspace.tools),
         *(("assistant", a) for a in workspace.assistants),
         *(("chatflow", f) for f in workspace.chatflows),
     ]
+    left_out: list[str] = []
     for entity, item in entities:
         try:
             if isinstance(item, Tool):
@@ -77,22 +81,30 @@ def workspace_documents(
             else:
                 document = chatflow_document(item)
         except FolderError as exc:
-            problems.extend(exc.problems)
+            left_out.extend(f"{p}; left out" for p in exc.problems)
             continue
-        warnings = named(document.data, entity, book)
-        twin = found.get(document.key)
-        if twin is not None:
-            problems.append(
-                f"two {entity}s are called {document.name!r} ({twin.id} and {item.id}): "
-                "rename one, names identify entities in a folder"
-            )
-            continue
-        found[document.key] = Remote(
-            document, item.id, tuple(f"{document.label}: {w}" for w in warnings)
+        warnings = [f"{document.label}: {w}" for w in named(document.data, entity, book)]
+        found.setdefault(document.key, []).append(
+            Remote(document, item.id, tuple(left_out + warnings))
         )
-    if problems:
-        raise FolderError(problems)
+        left_out = []
     return found
+
+
+def duplicates(found: dict[Key, list[Remote]], keys: Iterable[Key] | None = None) -> list[str]:
+    """Return one problem per key (of ``keys``, default all) that several entities share,
+    naming their ids: names identify entities in a folder."""
+    problems = []
+    for key in found if keys is None else keys:
+        twins = found.get(key, [])
+        if len(twins) > 1:
+            document = twins[0].document
+            ids = ", ".join(remote.id for remote in twins)
+            problems.append(
+                f"{len(twins)} {document.kind.entity}s are called {document.name!r} ({ids}): "
+                "rename all but one, names identify entities in a folder"
+            )
+    return problems
 
 
 @dataclass
@@ -129,11 +141,15 @@ def pull(
     :param prune: remove the entity files of the folder that no entity of the workspace
         matches (else they are kept and listed in :attr:`PullResult.kept`).
     :param credentials: the workspace's credentials (default: :func:`credentials_of`).
-    :raises FolderError: when two entities share a kind and name (nothing is written), or a
-        file cannot be written.
+    :raises FolderError: when several entities share a kind and name (naming their ids;
+        nothing is written), or a file cannot be written.
     """
     root = Path(folder)
-    remote = workspace_documents(workspace, credentials)
+    found = workspace_documents(workspace, credentials)
+    problems = duplicates(found)
+    if problems:
+        raise FolderError(problems)
+    remote = {key: twins[0] for key, twins in found.items()}
     existing: dict[Key, Path] = {}
     strays: list[Path] = []
     for kind, path in folder_files(root):

@@ -147,18 +147,38 @@ def test_two_entities_of_one_name_are_an_error_naming_both_ids(
     workspace = open_workspace("source")
     first = workspace.create_chatflow(docs_flow())
     second = workspace.create_chatflow(docs_flow())
+    (tmp_path / "chatflows").mkdir()
+    write(tmp_path / "chatflows" / "Docs QA.json", docs_flow(credential=None).to_flowise())
 
     with pytest.raises(FolderError) as pulled:
-        pull(workspace, tmp_path)
-    (tmp_path / "chatflows").mkdir(exist_ok=True)
+        pull(workspace, tmp_path / "pulled")
     with pytest.raises(PlanError) as planned:
         plan(workspace, tmp_path)
 
     for error in (pulled.value, planned.value):
-        assert first.id in str(error)
-        assert second.id in str(error)
-        assert "'Docs QA'" in str(error)
-    assert not (tmp_path / "chatflows" / "Docs QA.json").exists()
+        assert str(error) == (
+            f"2 chatflows are called 'Docs QA' ({first.id}, {second.id}): rename all but one, "
+            "names identify entities in a folder"
+        )
+    assert not (tmp_path / "pulled").exists()
+
+
+def test_entities_sharing_a_name_no_file_has_are_kept_or_each_pruned(
+    open_workspace: OpenWorkspace, tmp_path: Path
+) -> None:
+    workspace = open_workspace("source")
+    workspace.create_chatflow(docs_flow("Scratch"))
+    workspace.create_chatflow(docs_flow("Scratch"))
+    (tmp_path / "chatflows").mkdir()
+
+    kept = plan(workspace, tmp_path)
+    pruned = plan(workspace, tmp_path, prune=True)
+    apply(workspace, pruned)
+
+    assert kept.empty
+    assert kept.kept == ("chatflows/Scratch", "chatflows/Scratch")
+    assert [c.line for c in pruned.changes] == ["- chatflows/Scratch", "- chatflows/Scratch"]
+    assert workspace.chatflows == []
 
 
 def test_credentials_travel_by_name_between_servers(
