@@ -73,13 +73,17 @@ DURATION_BUCKETS_MS: tuple[float, ...] = (1, 5, 15, 50, 100, 200, 300, 400, 500,
 class Recorder(Protocol):
     """Where the subscriber's counts and durations go (one per provider)."""
 
-    def count(self, counter: str, status: str) -> None:
-        """Add one to Flowise counter ``counter`` (a key of :data:`COUNTERS`) for ``status``."""
-        ...
+    def bind(self, counter: str | None, operation: str, status: str) -> Callable[[float], None]:
+        """Return a function that records one outcome given its duration in milliseconds:
+        one increment of Flowise counter ``counter`` (a key of :data:`COUNTERS`; none when
+        ``None``) for ``status``, and one observation of ``operation`` (one of
+        :data:`~flowkit.signals.OPERATIONS`) with ``status``.
 
-    def observe(self, operation: str, status: str, milliseconds: float) -> None:
-        """Record that ``operation`` (one of :data:`~flowkit.signals.OPERATIONS`) took
-        ``milliseconds`` and ended with ``status``."""
+        Called once per distinct outcome; the function returned is called per operation,
+        so it should do nothing it could have done here.
+
+        :raises KeyError: for an unknown counter.
+        """
         ...
 
 
@@ -131,10 +135,6 @@ _PLAIN: dict[str, tuple[str, str | None]] = {
 }
 
 
-def _milliseconds(duration: object) -> float:
-    return float(duration) * 1000.0 if isinstance(duration, int | float) else 0.0
-
-
 def _log_failure(signal_name: str) -> None:
     logger.exception("metrics: recording signal %r failed; the operation went on", signal_name)
 
@@ -143,7 +143,8 @@ class MetricsSubscriber:
     """Connects one :class:`Recorder` to every operation's outcome signal.
 
     Receivers are held strongly (no silent disconnect) until :meth:`disconnect`. Each one
-    costs the caller a dictionary lookup and the recorder's calls; none ever raises.
+    costs the caller a dictionary lookup and one call of the recorder's bound function; none
+    ever raises (a duration that is not a number is logged, like any recorder error).
 
     :param recorder: where counts and durations go.
     """
@@ -151,6 +152,9 @@ class MetricsSubscriber:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self._connected: list[tuple[NamedSignal, _Receiver]] = []
+        # Each distinct outcome is bound once; the dicts only grow to a few dozen entries.
+        self._bound: dict[tuple[str | None, str, str], Callable[[float], None]] = {}
+        self._predictions: dict[tuple[object, object], Callable[[float], None]] = {}
 
     def connect(self) -> MetricsSubscriber:
         """Start listening (a second call does nothing). :returns: ``self``."""
@@ -181,43 +185,42 @@ class MetricsSubscriber:
         """Whether the subscriber is listening."""
         return bool(self._connected)
 
+    def _outcome(self, counter: str | None, operation: str, status: str) -> Callable[[float], None]:
+        key = (counter, operation, status)
+        record = self._bound.get(key)
+        if record is None:
+            record = self._bound[key] = self.recorder.bind(counter, operation, status)
+        return record
+
     def _plain(self, name: str, operation: str, counter: str | None) -> _Receiver:
-        recorder = self.recorder
+        outcome = self._outcome
 
-        if counter is None:
-
-            def receiver(sender: Any, duration: object = 0.0, **kwargs: Any) -> None:
-                try:
-                    recorder.observe(operation, SUCCESS, _milliseconds(duration))
-                except Exception:
-                    _log_failure(name)
-
-        else:
-
-            def receiver(sender: Any, duration: object = 0.0, **kwargs: Any) -> None:
-                try:
-                    recorder.count(counter, SUCCESS)
-                    recorder.observe(operation, SUCCESS, _milliseconds(duration))
-                except Exception:
-                    _log_failure(name)
+        def receiver(sender: Any, duration: float = 0.0, **kwargs: Any) -> None:
+            try:
+                outcome(counter, operation, SUCCESS)(duration * 1000.0)
+            except Exception:
+                _log_failure(name)
 
         return receiver
 
-    def _chatflow_created(self, sender: Any, duration: object = 0.0, **kwargs: Any) -> None:
+    def _chatflow_created(self, sender: Any, duration: float = 0.0, **kwargs: Any) -> None:
         try:
             multi = _is_multiagent(getattr(sender, "type", None))
-            self.recorder.count("agentflow_created" if multi else "chatflow_created", SUCCESS)
-            self.recorder.observe("create_chatflow", SUCCESS, _milliseconds(duration))
+            counter = "agentflow_created" if multi else "chatflow_created"
+            self._outcome(counter, "create_chatflow", SUCCESS)(duration * 1000.0)
         except Exception:
             _log_failure("chatflow_created")
 
     def _prediction_sent(
-        self, sender: Any, chat_type: object = None, duration: object = 0.0, **kwargs: Any
+        self, sender: Any, chat_type: object = None, duration: float = 0.0, **kwargs: Any
     ) -> None:
         try:
-            counter = prediction_counter(getattr(sender, "type", None), chat_type)
-            self.recorder.count(counter, SUCCESS)
-            self.recorder.observe("predict", SUCCESS, _milliseconds(duration))
+            key = (getattr(sender, "type", None), chat_type)
+            record = self._predictions.get(key)
+            if record is None:
+                counter = prediction_counter(*key)
+                record = self._predictions[key] = self._outcome(counter, "predict", SUCCESS)
+            record(duration * 1000.0)
         except Exception:
             _log_failure("prediction_sent")
 
@@ -225,7 +228,7 @@ class MetricsSubscriber:
         self,
         sender: Any,
         operation: object = "",
-        duration: object = 0.0,
+        duration: float = 0.0,
         chat_type: object = None,
         flow_type: object = None,
         **kwargs: Any,
@@ -238,8 +241,6 @@ class MetricsSubscriber:
             if flow_type is None:
                 flow_type = getattr(sender, "type", None)
             counter = failure_counter(name, flow_type, chat_type)
-            if counter is not None:
-                self.recorder.count(counter, FAILURE)
-            self.recorder.observe(name, FAILURE, _milliseconds(duration))
+            self._outcome(counter, name, FAILURE)(duration * 1000.0)
         except Exception:
             _log_failure("operation_failed")

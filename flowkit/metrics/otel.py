@@ -10,7 +10,7 @@ endpoint the standard ``OTEL_EXPORTER_OTLP_*`` variables name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from flowkit.metrics.counting import (
@@ -82,7 +82,6 @@ class OTelRecorder:
         self._status = {
             status: {"status": status, "app": service_name} for status in (SUCCESS, FAILURE)
         }
-        self._durations: dict[tuple[str, str], dict[str, str]] = {}
         self._closed = False
 
     def count(self, counter: str, status: str) -> None:
@@ -91,11 +90,27 @@ class OTelRecorder:
 
     def observe(self, operation: str, status: str, milliseconds: float) -> None:
         """Record one duration with ``{operation, status}``."""
-        key = (operation, status)
-        attributes = self._durations.get(key)
-        if attributes is None:
-            attributes = self._durations[key] = {"operation": operation, "status": status}
-        self._histogram.record(milliseconds, attributes)
+        self._histogram.record(milliseconds, {"operation": operation, "status": status})
+
+    def bind(self, counter: str | None, operation: str, status: str) -> Callable[[float], None]:
+        """Return ``record(milliseconds)`` for one outcome, its attributes made once (see
+        :class:`~flowkit.metrics.Recorder`). :raises KeyError: for an unknown counter."""
+        histogram = self._histogram.record
+        attributes = {"operation": operation, "status": status}
+        if counter is None:
+
+            def observe(milliseconds: float) -> None:
+                histogram(milliseconds, attributes)
+
+            return observe
+        add = self._counters[counter].add
+        labels = self._status[status]
+
+        def record(milliseconds: float) -> None:
+            add(1, labels)
+            histogram(milliseconds, attributes)
+
+        return record
 
     def flush(self, timeout_millis: float = 10_000) -> bool:
         """Export what has been recorded now. :returns: whether the export succeeded."""

@@ -90,12 +90,16 @@ class TraceRecorder:
 
     :param service_name: the resource's ``service.name``.
     :param exporter: where spans go; by default an ``OTLPSpanExporter`` (reading
-        ``OTEL_EXPORTER_OTLP_*``) behind a batch processor. A given exporter gets every span
-        as it ends (a simple processor): tests pass an ``InMemorySpanExporter``.
+        ``OTEL_EXPORTER_OTLP_*``) behind a batch processor (exporting from its own thread).
+    :param batch: whether a given ``exporter`` sits behind a batch processor too; by default
+        it gets every span as it ends, on the caller's thread (tests pass an
+        ``InMemorySpanExporter``).
     :raises ImportError: when the OpenTelemetry SDK is not installed (extra ``otel``).
     """
 
-    def __init__(self, *, service_name: str, exporter: SpanExporter | None = None) -> None:
+    def __init__(
+        self, *, service_name: str, exporter: SpanExporter | None = None, batch: bool = False
+    ) -> None:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
@@ -107,6 +111,8 @@ class TraceRecorder:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        elif batch:
+            self.provider.add_span_processor(BatchSpanProcessor(exporter))
         else:
             self.provider.add_span_processor(SimpleSpanProcessor(exporter))
         self._tracer = self.provider.get_tracer("flowkit")

@@ -209,11 +209,11 @@ def test_wsgi_app_serves_the_installed_metrics_and_503_before() -> None:
 
 
 class _Broken:
-    def count(self, counter: str, status: str) -> None:
-        raise RuntimeError("recorder is broken")
+    def bind(self, counter: str | None, operation: str, status: str) -> Any:
+        def record(milliseconds: float) -> None:
+            raise RuntimeError("recorder is broken")
 
-    def observe(self, operation: str, status: str, milliseconds: float) -> None:
-        raise RuntimeError("recorder is broken")
+        return record
 
 
 def test_a_failing_recorder_never_reaches_the_caller(caplog: pytest.LogCaptureFixture) -> None:
