@@ -23,7 +23,6 @@ from flowkit.model import Assistant, Chatflow, FlowType, Tool
 
 __all__ = [
     "ChatflowRow",
-    "RevisionInfo",
     "StoredChatflow",
     "chatflow_row",
     "content_hash",
@@ -249,28 +248,3 @@ def entity_from_state(kind: type[BaseModel], text: str) -> Any:
             if key in private:  # what this flowkit's model still has
                 private[key] = tuple(value) if isinstance(value, list) else value
     return entity
-
-
-# ---- revisions ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RevisionInfo:
-    """One stored revision of a chatflow in a workspace file.
-
-    Its :attr:`number` counts saves of the flow in the file (1 is the create); it is not
-    :attr:`Chatflow.revision <flowkit.Chatflow.revision>`, the in-memory change counter.
-
-    :param chatflow_id: the flow.
-    :param number: 1 for the create, then one more per save (update or restore).
-    :param created_at: when this revision was saved (UTC).
-    :param content_hash: sha256 of the flow's name, type and ``flowData``: equal hashes,
-        equal flows.
-    :param name: the flow's name in this revision.
-    """
-
-    chatflow_id: str
-    number: int
-    created_at: datetime
-    content_hash: str
-    name: str

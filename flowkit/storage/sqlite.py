@@ -27,13 +27,13 @@ from flowkit.model.messages import ChatMessage, Role
 from flowkit.storage.base import Entity, EntityT
 from flowkit.storage.records import (
     ChatflowRow,
-    RevisionInfo,
     chatflow_row,
     dumps,
     entity_from_state,
     entity_state,
     stored_chatflow,
 )
+from flowkit.storage.revisions import RevisionInfo
 from flowkit.storage.schema import is_busy, open_connection, retry_busy
 from flowkit.storage.upserts import UpsertRecord
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import uuid4
 
-__all__ = ["UpsertRecord"]
+__all__ = ["UpsertHistoryStore", "UpsertRecord"]
 
 
 def _now() -> datetime:
@@ -69,3 +69,16 @@ class UpsertRecord:
             created_at=datetime.fromisoformat(date),
             id=record_id,
         )
+
+
+@runtime_checkable
+class UpsertHistoryStore(Protocol):
+    """A store that keeps a record of every upsert (Flowise's ``upsert_history``)."""
+
+    def add_upsert_record(self, record: UpsertRecord) -> None:
+        """Keep one upsert's record."""
+        ...
+
+    def upsert_history(self, chatflow_id: str) -> list[UpsertRecord]:
+        """The chatflow's upsert records, oldest first."""
+        ...
