@@ -75,7 +75,7 @@ class MetricsSettings:
         port: int | None = None
         raw_port = (env.get("FLOWKIT_METRICS_PORT") or "").strip()
         if raw_port:
-            if raw_port.isdigit() and int(raw_port) <= 65535:
+            if raw_port.isascii() and raw_port.isdigit() and int(raw_port) <= 65535:
                 port = int(raw_port)
             else:
                 problems.append(
