@@ -74,6 +74,7 @@ EXPECTED_PAGES = {
     "telemetry.md",
     "telemetry.es.md",
     "testing.md",
+    "metrics.md",
     "cli.md",
     "performance.md",
 }

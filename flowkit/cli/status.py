@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from flowkit.cli.common import CommandError, Subparsers
+from flowkit.metrics import status as metrics_status
 from flowkit.telemetry.identity import peek_instance_id
 from flowkit.telemetry.settings import OPT_OUT_VARIABLES, TelemetrySettings
 
@@ -63,8 +64,7 @@ def describe(settings: TelemetrySettings) -> list[str]:
         )
     else:
         lines.append(
-            f"Instance id: none in {settings.instance_file}; none is created while "
-            "telemetry is off"
+            f"Instance id: none in {settings.instance_file}; none is created while telemetry is off"
         )
     if settings.enabled:
         lines.append("Turn it off with: DISABLE_FLOWISE_TELEMETRY=true (environment or .env)")
@@ -75,4 +75,6 @@ def telemetry_status(args: argparse.Namespace) -> int:
     """``flowkit telemetry status``: print the status lines."""
     for line in describe(TelemetrySettings.from_env()):
         print(line)
+    for name, state in metrics_status().items():  # "Metrics: ...", "Traces: ..."
+        print(f"{name.capitalize()}: {state}")
     return 0

@@ -102,3 +102,18 @@ def test_importing_flowkit_metrics_imports_no_extra() -> None:
     )
 
     assert done.stdout.strip() == "[]"
+
+
+def test_flowkit_telemetry_status_says_whether_metrics_and_traces_are_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flowkit.cli import main
+
+    monkeypatch.setenv("ENABLE_METRICS", "true")
+    monkeypatch.setenv("METRICS_PROVIDER", "open_telemetry")
+
+    assert main(["telemetry", "status"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert "Metrics: on (open_telemetry, app='FlowiseAI', OTLP/HTTP to the " in "\n".join(lines)
+    assert lines[-1] == "Traces: off (set FLOWKIT_TRACES=true to export spans)"
