@@ -64,7 +64,8 @@ def describe(settings: TelemetrySettings) -> list[str]:
         )
     else:
         lines.append(
-            f"Instance id: none in {settings.instance_file}; none is created while telemetry is off"
+            f"Instance id: none in {settings.instance_file}; none is created while "
+            "telemetry is off"
         )
     if settings.enabled:
         lines.append("Turn it off with: DISABLE_FLOWISE_TELEMETRY=true (environment or .env)")
