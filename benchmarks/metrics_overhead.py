@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few rounds (a smoke run)")
     args = parser.parse_args(argv)
-    rounds, calls = (3, 300) if args.quick else (15, 3000)
+    rounds, calls = (2, 100) if args.quick else (15, 3000)
 
     workspace = Workspace()
     flow = Chatflow(name="bench")
