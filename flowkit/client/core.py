@@ -6,9 +6,11 @@ answers to results and errors. No I/O happens here; the twins only send and wait
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import os
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +27,14 @@ from flowkit.errors import (
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Call", "ClientSettings", "error_for", "error_from_message", "unavailable"]
+__all__ = [
+    "Call",
+    "ClientSettings",
+    "default_tls_context",
+    "error_for",
+    "error_from_message",
+    "unavailable",
+]
 
 T = TypeVar("T")
 
@@ -226,6 +235,15 @@ def error_from_message(
         url=url,
         server_message=message,
     )
+
+
+@functools.cache
+def default_tls_context() -> ssl.SSLContext:
+    """One certificate-checking TLS context for every client of the process (building one
+    reads the CA bundle: about 0.1 s, too much per client)."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 def unavailable(url: str, exc: Exception, *, waited: float | None = None) -> UnavailableError:

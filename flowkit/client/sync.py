@@ -7,13 +7,20 @@ Its twin :class:`~flowkit.client.AsyncFlowiseClient` sends the same calls
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowkit.backends.events import StreamEvent
 from flowkit.client import api
-from flowkit.client.core import Call, ClientSettings, error_for, unavailable
+from flowkit.client.core import (
+    Call,
+    ClientSettings,
+    default_tls_context,
+    error_for,
+    unavailable,
+)
 from flowkit.client.records import Credential, FileUpload, Variable
 from flowkit.client.sse import SSEParser, events_from_answer
 from flowkit.model import Assistant, Chatflow, FlowType, Tool
@@ -49,6 +56,8 @@ class FlowiseClient:
     :param retries: how many times an idempotent call is sent again.
     :param backoff: the first retry's wait, doubling each time.
     :param transport: an ``httpx`` transport (tests plug one in).
+    :param verify: check the server's TLS certificate (``True``: against the default CA
+        bundle, one context shared by every client), not (``False``), or with this context.
     :raises FlowkitError: when no URL is given and ``FLOWISE_URL`` is unset.
     """
 
@@ -62,6 +71,7 @@ class FlowiseClient:
         retries: int = 3,
         backoff: float = 0.25,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         import httpx
 
@@ -74,7 +84,10 @@ class FlowiseClient:
             backoff=backoff,
         )
         self._http = httpx.Client(
-            headers=self.settings.headers(), timeout=timeout, transport=transport
+            headers=self.settings.headers(),
+            timeout=timeout,
+            transport=transport,
+            verify=default_tls_context() if verify is True else verify,
         )
 
     @property
