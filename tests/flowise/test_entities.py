@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flowkit import Assistant, Chatflow, Tool, Workspace, signals
+from flowkit import Assistant, Chatflow, FlowType, Tool, Workspace, signals
 from flowkit.client import FlowiseClient
 from flowkit.errors import NotFoundError
 
@@ -138,3 +138,17 @@ def test_variables_and_credentials_through_the_client(
 
     names = {c.id: c.name for c in client.list_credentials()}
     assert names[mock_credential] == "flowkit-mock-openai"
+
+
+@pytest.mark.parametrize("flow_type", list(FlowType), ids=[t.value for t in FlowType])
+def test_every_flow_type_is_created_listed_and_read_back(
+    client: FlowiseClient, flow_type: FlowType
+) -> None:
+    flow = Chatflow(name=f"flowkit {flow_type.value.lower()}", type=flow_type)
+
+    created = client.create_chatflow(flow)
+    try:
+        assert client.get_chatflow(created.id).type == flow_type
+        assert created.id in [f.id for f in client.list_chatflows(flow_type)]
+    finally:
+        client.delete_chatflow(created.id)

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from flowkit import Chatflow, Workspace, signals
+from flowkit.backends.base import Upload
 from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN
+from flowkit.client import FlowiseClient
 from flowkit.testing import TelemetryCapture, assert_valid_event
 from flowkit.workspace import AsyncWorkspace
 
@@ -142,3 +144,12 @@ def test_the_async_workspace_streams_the_same_answer(server: Server, rag_flow: C
 
     assert streamed == plain
     assert "context: <doc" in plain
+
+
+def test_a_multipart_upsert_with_files_is_accepted(client: FlowiseClient, saved: Chatflow) -> None:
+    upload = Upload(name="notes.txt", data=b"The blue door code is 4711.", mime="text/plain")
+
+    result = client.upsert_vector(saved.id, stop_node_id="memoryVectorStore_0", files=[upload])
+
+    assert result.num_added == 7  # the flow's own text loader ran; the file went along
+    assert result.stop_node_id == "memoryVectorStore_0"
