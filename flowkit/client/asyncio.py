@@ -12,7 +12,6 @@ import ssl
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flowkit.backends.events import StreamEvent
 from flowkit.client import api
 from flowkit.client.core import (
     Call,
@@ -21,6 +20,7 @@ from flowkit.client.core import (
     error_for,
     unavailable,
 )
+from flowkit.client.events import StreamEvent
 from flowkit.client.records import Credential, FileUpload, Variable
 from flowkit.client.sse import SSEParser, events_from_answer
 from flowkit.model import Assistant, Chatflow, FlowType, Tool

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from flowkit.backends.events import StreamEvent
+from flowkit.client.events import StreamEvent
 
 __all__ = ["SSEParser", "events_from_answer"]
 
