@@ -6,8 +6,9 @@ Run (a Flowise 3.x and the OpenAI mock running, e.g. as ``make test-flowise`` st
         .venv/bin/python benchmarks/client_vs_sdk.py [--calls 100] [--rounds 3] \\
         [--mock-url http://127.0.0.1:3199/v1]
 
-Two workloads, each ``--calls`` calls per run, the two sides alternating run by run
-(``--rounds`` runs each) so that a drift of the server touches both alike:
+Two workloads, each ``--calls`` calls per run and ``--rounds`` runs per side, the two
+sides' calls interleaved one by one so that a drift of the server (other load, a growing
+database) touches both alike:
 
 * predictions: the RAG test flow (tests/data/flowise-server/rag-flow.json, pointed at the
   mock) asked the same question. flowkit: ``FlowiseClient.predict`` on one client (pooled
@@ -76,13 +77,6 @@ def _rag_flow_data(client: Any, mock_url: str) -> dict[str, Any]:
     return data
 
 
-def _timed(work: Callable[[], None], calls: int) -> float:
-    started = time.perf_counter()
-    for _ in range(calls):
-        work()
-    return time.perf_counter() - started
-
-
 def _compare(
     title: str,
     sides: dict[str, Callable[[], None]],
@@ -90,23 +84,33 @@ def _compare(
     rounds: int,
     after_run: Callable[[], None],
 ) -> float:
-    """Run each side ``rounds`` times, alternating; print runs and medians; return the
-    ratio of the reference's median to flowkit's."""
-    print(f"\n== {title}: {calls} calls per run, {rounds} runs per side, alternating")
-    times: dict[str, list[float]] = {name: [] for name in sides}
+    """Run ``rounds`` runs of ``calls`` calls per side, the two sides' calls interleaved one
+    by one (A B, B A, A B, ...) so that a drifting server touches both alike; print every
+    run and the medians; return the ratio of the reference's median run to flowkit's."""
+    print(f"\n== {title}: {calls} calls per run, {rounds} runs per side, calls interleaved")
+    names = list(sides)
+    runs: dict[str, list[float]] = {name: [] for name in names}
+    each: dict[str, list[float]] = {name: [] for name in names}
     for index in range(rounds):
-        order = list(sides) if index % 2 == 0 else list(reversed(sides))
-        for name in order:
-            seconds = _timed(sides[name], calls)
-            after_run()
-            times[name].append(seconds)
-            per_call = seconds / calls * 1000
-            print(f"  run {index + 1} {name:<28} {seconds:7.3f} s  {per_call:7.2f} ms/call")
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    flowkit_name, reference_name = list(sides)
-    ratio = medians[reference_name] / medians[flowkit_name]
-    for name, median in medians.items():
-        print(f"  median {name:<25} {median:7.3f} s  {median / calls * 1000:7.2f} ms/call")
+        totals = dict.fromkeys(names, 0.0)
+        for call in range(calls):
+            for name in names if call % 2 == 0 else reversed(names):
+                started = time.perf_counter()
+                sides[name]()
+                elapsed = time.perf_counter() - started
+                totals[name] += elapsed
+                each[name].append(elapsed)
+        after_run()
+        for name in names:
+            runs[name].append(totals[name])
+            per_call = totals[name] / calls * 1000
+            print(f"  run {index + 1} {name:<30} {totals[name]:7.3f} s  {per_call:7.2f} ms/call")
+    flowkit_name, reference_name = names
+    for name in names:
+        median_run = statistics.median(runs[name])
+        median_call = statistics.median(each[name]) * 1000
+        print(f"  median {name:<27} {median_run:7.3f} s per run, {median_call:7.2f} ms per call")
+    ratio = statistics.median(runs[reference_name]) / statistics.median(runs[flowkit_name])
     print(f"  ratio {reference_name} / {flowkit_name}: {ratio:.2f}x")
     return ratio
 
