@@ -197,3 +197,13 @@ def test_posthog_export_refuses_a_malformed_host(home: Path) -> None:
 
     assert "must look like https://" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_flows_as_code_moves_a_folder_between_two_workspace_files(home: Path) -> None:
+    out = run_example(home, "examples/flows_as_code.py").stdout
+
+    assert "Pulled from dev.db: chatflows/Docs QA.json, tools/calculator.json" in out
+    assert "The model's credential, by name: credential:openai-key" in out
+    assert "Plan for prod.db:\n  + tools/calculator\n  + chatflows/Docs QA" in out
+    assert "~ chatflows/Docs QA: nodes changed chatOpenAI_0 (inputs temperature)" in out
+    assert "Applied: prod's temperature is 0.2; No changes" in out
