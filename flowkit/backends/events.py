@@ -9,27 +9,39 @@ unchanged.
 from __future__ import annotations
 
 from flowkit.client.events import (
+    AGENT_FLOW_EVENT,
+    AGENT_FLOW_EVENT_NAMES,
+    AGENT_FLOW_EXECUTED_DATA,
     AGENT_REASONING,
+    CALLED_TOOLS,
     END,
     ERROR,
     EVENT_NAMES,
     METADATA,
+    NEXT_AGENT_FLOW,
     SOURCE_DOCUMENTS,
     START,
     TOKEN,
+    USAGE_METADATA,
     USED_TOOLS,
     StreamEvent,
 )
 
 __all__ = [
+    "AGENT_FLOW_EVENT",
+    "AGENT_FLOW_EVENT_NAMES",
+    "AGENT_FLOW_EXECUTED_DATA",
     "AGENT_REASONING",
+    "CALLED_TOOLS",
     "END",
     "ERROR",
     "EVENT_NAMES",
     "METADATA",
+    "NEXT_AGENT_FLOW",
     "SOURCE_DOCUMENTS",
     "START",
     "TOKEN",
+    "USAGE_METADATA",
     "USED_TOOLS",
     "StreamEvent",
 ]

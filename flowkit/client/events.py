@@ -19,14 +19,20 @@ from typing import Any, Final
 from flowkit.errors import FlowValidationError
 
 __all__ = [
+    "AGENT_FLOW_EVENT",
+    "AGENT_FLOW_EVENT_NAMES",
+    "AGENT_FLOW_EXECUTED_DATA",
     "AGENT_REASONING",
+    "CALLED_TOOLS",
     "END",
     "ERROR",
     "EVENT_NAMES",
     "METADATA",
+    "NEXT_AGENT_FLOW",
     "SOURCE_DOCUMENTS",
     "START",
     "TOKEN",
+    "USAGE_METADATA",
     "USED_TOOLS",
     "StreamEvent",
 ]
@@ -53,6 +59,23 @@ EVENT_NAMES: Final[frozenset[str]] = frozenset(
     {START, TOKEN, SOURCE_DOCUMENTS, USED_TOOLS, AGENT_REASONING, METADATA, ERROR, END}
 )
 """The event names Flowise documents; a backend may pass others through unchanged."""
+
+
+AGENT_FLOW_EVENT: Final = "agentFlowEvent"
+"""An agent flow's overall status; ``data`` is ``"INPROGRESS"``, ``"FINISHED"`` or ``"ERROR"``."""
+NEXT_AGENT_FLOW: Final = "nextAgentFlow"
+"""An agent flow node started or finished; ``data`` is ``{nodeId, nodeLabel, status}``."""
+AGENT_FLOW_EXECUTED_DATA: Final = "agentFlowExecutedData"
+"""What the agent flow's nodes did so far; ``data`` is a list of ``{nodeId, data, ...}``."""
+CALLED_TOOLS: Final = "calledTools"
+"""The tools an agent flow node called; ``data`` is a list."""
+USAGE_METADATA: Final = "usageMetadata"
+"""Token counts of the model calls; ``data`` is a mapping."""
+
+AGENT_FLOW_EVENT_NAMES: Final[frozenset[str]] = frozenset(
+    {AGENT_FLOW_EVENT, NEXT_AGENT_FLOW, AGENT_FLOW_EXECUTED_DATA, CALLED_TOOLS, USAGE_METADATA}
+)
+"""The further event names a Flowise agent flow (``AGENTFLOW``) streams."""
 
 
 @dataclass(frozen=True, slots=True)

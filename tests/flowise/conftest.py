@@ -23,6 +23,7 @@ from flowkit.client import FlowiseClient
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
 RAG_FLOW = DATA / "flowise-server" / "rag-flow.json"
+AGENT_FLOW = DATA / "flowise-server" / "agentflow-translator.json"
 EXPORTS = DATA / "flowise"
 MARKETPLACE = HERE.parents[2] / "shared" / "flowise-marketplace"
 VARIABLES = ("FLOWISE_URL", "FLOWISE_API_KEY", "FLOWKIT_MOCK_OPENAI_URL")
@@ -120,3 +121,23 @@ def rag_flow(server: Server, mock_credential: str) -> Chatflow:
         if node["data"].get("credential"):
             node["data"]["credential"] = mock_credential
     return Chatflow.from_flowise(data, name="flowkit RAG test")
+
+
+@pytest.fixture
+def agent_flow(server: Server, mock_credential: str) -> Chatflow:
+    """The Translator agent flow (v2: Start -> LLM), its model the mock's ChatOpenAI."""
+    data: dict[str, Any] = json.loads(AGENT_FLOW.read_text())
+    for node in data["nodes"]:
+        inputs = node["data"].get("inputs", {})
+        if "llmModel" in inputs:
+            inputs["llmModel"] = "chatOpenAI"
+            inputs["llmModelConfig"] = {
+                "credential": "",
+                "modelName": "gpt-4o-mini",
+                "temperature": 0.9,
+                "streaming": True,
+                "basepath": server.mock_url,
+                "llmModel": "chatOpenAI",
+                "FLOWISE_CREDENTIAL_ID": mock_credential,
+            }
+    return Chatflow.from_flowise(data, name="flowkit translator")

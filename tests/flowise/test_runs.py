@@ -9,9 +9,18 @@ from typing import Any
 
 import pytest
 
-from flowkit import Chatflow, Workspace, signals
+from flowkit import Chatflow, FlowType, Workspace, signals
 from flowkit.backends.base import Upload
-from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN
+from flowkit.backends.events import (
+    AGENT_FLOW_EVENT,
+    AGENT_FLOW_EXECUTED_DATA,
+    END,
+    METADATA,
+    NEXT_AGENT_FLOW,
+    SOURCE_DOCUMENTS,
+    START,
+    TOKEN,
+)
 from flowkit.client import FlowiseClient
 from flowkit.testing import TelemetryCapture, assert_valid_event
 from flowkit.workspace import AsyncWorkspace
@@ -153,3 +162,24 @@ def test_a_multipart_upsert_with_files_is_accepted(client: FlowiseClient, saved:
 
     assert result.num_added == 7  # the flow's own text loader ran; the file went along
     assert result.stop_node_id == "memoryVectorStore_0"
+
+
+def test_an_agent_flow_streams_its_agent_events_and_the_same_answer(
+    workspace: Workspace, agent_flow: Chatflow, recorded: _Recorder
+) -> None:
+    flow = workspace.create_chatflow(agent_flow)
+    try:
+        plain = workspace.predict(flow, "Good night")
+        events = list(workspace.stream(flow, "Good night"))
+    finally:
+        workspace.delete_chatflow(flow.id)
+
+    names = [e.event for e in events]
+    assert flow.type == FlowType.AGENTFLOW
+    assert (names[0], events[0].data) == (AGENT_FLOW_EVENT, "INPROGRESS")
+    assert NEXT_AGENT_FLOW in names
+    assert AGENT_FLOW_EXECUTED_DATA in names
+    assert names[-2:] == [METADATA, END]
+    assert "".join(e.data for e in events if e.event == TOKEN) == plain.text
+    assert plain.text.startswith("MOCK: ")
+    assert [n for n, _, _ in recorded.seen].count("prediction_sent") == 2
