@@ -131,6 +131,12 @@ def _is_server(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+def _looks_like_host(text: str) -> bool:
+    """Whether ``text`` reads as ``host:port`` (a server address without its scheme)."""
+    host, _, port = text.rpartition(":")
+    return bool(host) and port.isdigit() and "/" not in host
+
+
 @contextmanager
 def open_workspace(
     url: str | None, api_key: str | None, *, create: bool = False, missing_is_empty: bool = False
@@ -154,13 +160,18 @@ def open_workspace(
         )
     if _is_server(where):
         workspace = Workspace.connect(where, api_key=key)
-    elif Path(where).exists() or create:
+    elif Path(where).exists() or (create and not _looks_like_host(where)):
         workspace = Workspace.open(where)
-    elif missing_is_empty:
+    elif missing_is_empty and not _looks_like_host(where):
         workspace = Workspace()
     else:
+        hint = (
+            f" (a server's address starts with http://: http://{where})"
+            if _looks_like_host(where)
+            else ""
+        )
         raise FlowkitError(
-            f"no workspace file {where}: check the path, or create it with 'flowkit apply'"
+            f"no workspace file {where}{hint}: check the path, or create it with 'flowkit apply'"
         )
     try:
         yield workspace

@@ -187,6 +187,7 @@ def test_apply_without_yes_refuses_when_it_cannot_ask(in_process: Run, flows_db:
         (("pull", "flows", "--url", "missing.db"), "no workspace file missing.db"),
         (("plan", "nowhere", "--url", "flows.db"), "no folder nowhere"),
         (("plan",), "the following arguments are required: DIR"),
+        (("apply", "flows", "--url", "localhost:3000", "--yes"), "starts with http://"),
         (("plan", "flows", "--url", "flows.db", "--bogus"), "unrecognized arguments: --bogus"),
     ],
 )
