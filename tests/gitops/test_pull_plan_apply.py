@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from flowkit import Workspace
 from flowkit.gitops import Action, Credentials, FolderError, PlanError, apply, plan, pull
 
 from .conftest import OpenWorkspace, calculator, docs_flow, helper, read, set_input, write
@@ -287,3 +290,43 @@ def test_a_bad_file_stops_the_plan_before_any_change(
     with pytest.raises(PlanError, match=r"chatflows/Bad\.json: 'nodes' must be a list"):
         plan(workspace, tmp_path)
     assert workspace.chatflows == []
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    node_index=st.integers(min_value=0, max_value=2),
+    name=st.text(min_size=1, max_size=12),
+    value=_JSON_VALUES,
+)
+def test_any_one_edited_input_plans_as_exactly_that_node_and_input(
+    tmp_path_factory: pytest.TempPathFactory, node_index: int, name: str, value: object
+) -> None:
+    folder = tmp_path_factory.mktemp("flows")
+    workspace = Workspace()
+    workspace.create_chatflow(docs_flow())
+    pull(workspace, folder)
+    file = folder / "chatflows" / "Docs QA.json"
+    data = read(file)
+    node = data["nodes"][node_index]
+    if node["data"]["inputs"].get(name, object()) == value:
+        return  # not an edit
+    node["data"]["inputs"][name] = value
+    write(file, data)
+
+    planned = plan(workspace, folder)
+    apply(workspace, planned)
+
+    assert [c.line for c in planned.changes] == [
+        f"~ chatflows/Docs QA: nodes changed {node['id']} (inputs {name})"
+    ]
+    assert workspace.chatflows[0].node(node["id"]).inputs[name] == value
+    assert plan(workspace, folder).empty
