@@ -1,10 +1,13 @@
-"""The pytest plugin for telemetry payload tests: ``telemetry_events`` and
-:func:`assert_valid_event`.
+"""The pytest plugin for telemetry payload tests: ``telemetry_events``,
+:func:`assert_valid_event`, and no real telemetry from a test run.
 
 pytest loads this module through flowkit's ``pytest11`` entry point wherever flowkit is
-installed. Loading it does nothing: it imports only pytest, reads no ``.env``, writes no
-file, starts no thread and connects no signal. Only a test that asks for the
-``telemetry_events`` fixture gets a telemetry client, and only for that test::
+installed. Loading it reads no ``.env``, writes no file, starts no thread and connects no
+signal. While it is loaded, :func:`flowkit.telemetry.install` called by application code
+returns a disabled client: a test suite never sends real telemetry (as pytest-httpx blocks
+real requests). A test that wants real delivery opts in with the ``real_telemetry``
+fixture or the ``flowkit_real_telemetry`` marker. Only a test that asks for the
+``telemetry_events`` fixture gets a recording telemetry client, and only for that test::
 
     from flowkit import Workspace
     from flowkit.runtime import retrieval_demo_flow
@@ -32,20 +35,68 @@ import pytest
 if TYPE_CHECKING:
     from flowkit.telemetry import MemorySink, Telemetry, TelemetryEvent
 
-__all__ = ["TelemetryCapture", "assert_valid_event"]
+__all__ = ["TelemetryCapture", "assert_valid_event", "real_telemetry_blocked"]
+
+BLOCKED = (
+    "flowkit's pytest plugin blocks real telemetry during tests; use the real_telemetry "
+    "fixture or @pytest.mark.flowkit_real_telemetry to opt in"
+)
+_real_allowed = 0  # tests running now that opted in to real delivery
+
+
+def real_telemetry_blocked() -> str | None:
+    """Say why :func:`flowkit.telemetry.install` gives a disabled client now, or None when
+    the running test opted in to real delivery."""
+    return None if _real_allowed else BLOCKED
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``flowkit_real_telemetry`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "flowkit_real_telemetry: let flowkit.telemetry.install() deliver for real in this test",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Lift the block for a test marked ``flowkit_real_telemetry``."""
+    global _real_allowed
+    marked = item.get_closest_marker("flowkit_real_telemetry") is not None
+    _real_allowed += marked
+    try:
+        return (yield)
+    finally:
+        _real_allowed -= marked
+
+
+@pytest.fixture
+def real_telemetry() -> Iterator[None]:
+    """Let :func:`flowkit.telemetry.install` deliver for real during this test (the plugin
+    blocks it otherwise). The process's installed client, once made, stays installed."""
+    global _real_allowed
+    _real_allowed += 1
+    try:
+        yield
+    finally:
+        _real_allowed -= 1
+
 
 _WIRE_ENVELOPE: tuple[str, ...] = ("event", "distinctId", "properties", "timestamp", "uuid")
 """The keys of an event as delivered (:meth:`TelemetryEvent.to_wire`), in order."""
 
 _GRAPH_KEYS = ["nodes", "edges"]
 _EDGE_KEYS = ["source", "target"]
-_validators: dict[str, Any] = {}  # event name -> its JSON Schema validator, made on first use
+# (event name, profile) -> its JSON Schema validator, made on first use
+_validators: dict[tuple[str, str], Any] = {}
 
 
 # ---- assert_valid_event ---------------------------------------------------------------------
 
 
-def assert_valid_event(event: TelemetryEvent | Mapping[str, Any]) -> None:
+def assert_valid_event(
+    event: TelemetryEvent | Mapping[str, Any], profile: str | None = None
+) -> None:
     """Assert that an event's ``properties`` are exactly what the contract allows.
 
     Checks the keys and their order against the contract (:func:`flowkit.telemetry.wire_keys`,
@@ -57,19 +108,37 @@ def assert_valid_event(event: TelemetryEvent | Mapping[str, Any]) -> None:
     :param event: a :class:`~flowkit.telemetry.TelemetryEvent`, a wire dict as
         :meth:`~flowkit.telemetry.TelemetryEvent.to_wire` gives it (whose envelope keys are
         checked too), or an ``{"event": ..., "properties": ...}`` dict.
+    :param profile: the wire profile, ``"flowise-1"`` or ``"flowise-3"`` (default: the
+        profile whose keys the event has, else ``"flowise-1"``).
     :raises AssertionError: when the event is unknown, or a key or value breaks the contract.
     :raises FlowkitError: when ``jsonschema`` is not installed (``pip install jsonschema``).
     """
     __tracebackhide__ = True
     name, properties, problems = _unpack(event)
-    problems += _key_problems(name, properties)
-    problems += _schema_problems(name, properties)
+    profile = _profile(name, properties, profile)
+    problems += _key_problems(name, properties, profile)
+    problems += _schema_problems(name, properties, profile)
     if problems:
         from flowkit.telemetry import wire_keys
 
+        keys = ", ".join(wire_keys(name, profile))  # type: ignore[arg-type]
         lines = [f"{name}: {problem}" for problem in problems]
-        lines.append(f"(the contract's keys of {name}, in order: {', '.join(wire_keys(name))})")
+        contract = "contract's" if profile == "flowise-1" else f"{profile} contract's"
+        lines.append(f"(the {contract} keys of {name}, in order: {keys})")
         raise AssertionError("\n".join(lines))
+
+
+def _profile(name: str, properties: Mapping[str, Any], profile: str | None) -> str:
+    """The profile asked for (checked), or the one whose keys ``properties`` has."""
+    __tracebackhide__ = True
+    from flowkit.telemetry import PROFILES, wire_keys
+
+    if profile is not None:
+        if profile not in PROFILES:
+            raise AssertionError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+        return profile
+    keys = list(properties)
+    return next((p for p in PROFILES if wire_keys(name, p) == keys), PROFILES[0])
 
 
 def _unpack(event: object) -> tuple[str, Mapping[str, Any], list[str]]:
@@ -119,10 +188,11 @@ def _order_problems(
     return []
 
 
-def _key_problems(name: str, properties: Mapping[str, Any]) -> list[str]:
+def _key_problems(name: str, properties: Mapping[str, Any], profile: str) -> list[str]:
     from flowkit.telemetry import wire_keys
 
-    problems = _order_problems(list(properties), wire_keys(name), position="property")
+    expected = wire_keys(name, profile)  # type: ignore[arg-type]
+    problems = _order_problems(list(properties), expected, position="property")
     graph = properties.get("flowGraph")
     if isinstance(graph, Mapping):
         problems += [f"flowGraph: {p}" for p in _order_problems(list(graph), _GRAPH_KEYS)]
@@ -137,7 +207,7 @@ def _key_problems(name: str, properties: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _schema_problems(name: str, properties: Mapping[str, Any]) -> list[str]:
+def _schema_problems(name: str, properties: Mapping[str, Any], profile: str) -> list[str]:
     try:  # imported by name: a dev dependency, untyped, and needed only here
         jsonschema = importlib.import_module("jsonschema")
     except ImportError as exc:
@@ -148,9 +218,10 @@ def _schema_problems(name: str, properties: Mapping[str, Any]) -> list[str]:
         ) from exc
     from flowkit.telemetry import json_schema
 
-    validator = _validators.get(name)
+    validator = _validators.get((name, profile))
     if validator is None:
-        validator = _validators[name] = jsonschema.Draft202012Validator(json_schema(name))
+        schema = json_schema(name, profile)  # type: ignore[arg-type]
+        validator = _validators[(name, profile)] = jsonschema.Draft202012Validator(schema)
     errors = validator.iter_errors(dict(properties))
     problems = []
     for error in sorted(errors, key=lambda e: [str(part) for part in e.path]):
@@ -179,6 +250,8 @@ class TelemetryCapture:
         self._sink = sink
         self.telemetry = telemetry
         """The connected :class:`~flowkit.telemetry.Telemetry` client (``stats`` etc.)."""
+        self.profile: str = telemetry.profile
+        """The wire profile the events are recorded in (the ``telemetry_profile`` fixture)."""
 
     @property
     def events(self) -> list[TelemetryEvent]:
@@ -245,7 +318,7 @@ class TelemetryCapture:
         __tracebackhide__ = True
         for position, event in enumerate(self.events, start=1):
             try:
-                assert_valid_event(event)
+                assert_valid_event(event, self.profile)
             except AssertionError as exc:
                 raise AssertionError(f"event {position} of {len(self)}: {exc}") from None
 
@@ -259,8 +332,18 @@ def _check_name(name: object) -> None:
 
 
 @pytest.fixture
-def telemetry_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TelemetryCapture]:
-    """Record the telemetry events of one test, in memory.
+def telemetry_profile() -> str:
+    """The wire profile ``telemetry_events`` records in: ``"flowise-1"``. Override it (a
+    fixture of the same name, or ``@pytest.mark.parametrize("telemetry_profile",
+    ["flowise-1", "flowise-3"])``) to test Flowise 3's shapes."""
+    return "flowise-1"
+
+
+@pytest.fixture
+def telemetry_events(
+    tmp_path_factory: pytest.TempPathFactory, telemetry_profile: str
+) -> Iterator[TelemetryCapture]:
+    """Record the telemetry events of one test, in memory, in the ``telemetry_profile``.
 
     Connects a :class:`~flowkit.telemetry.Telemetry` client to the signals for the test's
     duration, delivering synchronously to a :class:`~flowkit.telemetry.MemorySink`. It is
@@ -273,11 +356,15 @@ def telemetry_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Telem
     :returns: the :class:`TelemetryCapture` of the test's events.
     """
     from flowkit.telemetry import MemorySink, Telemetry, TelemetrySettings
+    from flowkit.telemetry.events import check_profile
 
     home = tmp_path_factory.mktemp("flowkit_home")
     sink = MemorySink()
     telemetry = Telemetry(
-        sink=sink, settings=TelemetrySettings(home=home, enabled=True), synchronous=True
+        sink=sink,
+        settings=TelemetrySettings(home=home, enabled=True),
+        profile=check_profile(telemetry_profile),
+        synchronous=True,
     )
     telemetry.connect()
     try:

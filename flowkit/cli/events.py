@@ -8,9 +8,9 @@ from typing import Any
 
 from flowkit.cli.common import Subparsers, dump_json
 from flowkit.telemetry.catalog import render_events
-from flowkit.telemetry.events import EVENTS, json_schema
+from flowkit.telemetry.events import DEFAULT_PROFILE, EVENTS, PROFILES, json_schema
 
-__all__ = ["add_events_parser", "add_schema_parser", "events", "schema"]
+__all__ = ["add_events_parser", "add_profile_option", "add_schema_parser", "events", "schema"]
 
 
 def add_events_parser(commands: Subparsers) -> None:
@@ -31,7 +31,18 @@ def add_events_parser(commands: Subparsers) -> None:
     parser.add_argument(
         "--lang", choices=["en", "es"], default="en", help="English (default) or Spanish"
     )
+    add_profile_option(parser)
     parser.set_defaults(handler=events)
+
+
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--profile {flowise-1,flowise-3}`` to a command."""
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default=DEFAULT_PROFILE,
+        help="wire profile: the shapes of Flowise 1.x (default) or of Flowise 3",
+    )
 
 
 def add_schema_parser(commands: Subparsers) -> None:
@@ -45,12 +56,13 @@ def add_schema_parser(commands: Subparsers) -> None:
     parser.add_argument(
         "event", metavar="EVENT", nargs="?", help=f"one of: {', '.join(EVENTS)} (default: all)"
     )
+    add_profile_option(parser)
     parser.set_defaults(handler=schema)
 
 
 def events(args: argparse.Namespace) -> int:
     """``flowkit events``: print the events table."""
-    print(render_events(args.format, args.lang), end="")
+    print(render_events(args.format, args.lang, args.profile), end="")
     return 0
 
 
@@ -61,8 +73,8 @@ def schema(args: argparse.Namespace) -> int:
     """
     data: dict[str, Any]
     if args.event is None:
-        data = {name: json_schema(name) for name in EVENTS}
+        data = {name: json_schema(name, args.profile) for name in EVENTS}
     else:
-        data = json_schema(args.event)
+        data = json_schema(args.event, args.profile)
     print(dump_json(data))
     return 0

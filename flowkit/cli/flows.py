@@ -10,6 +10,7 @@ from flowkit.cli.common import CommandError, Subparsers, dump_json, load_flow, o
 from flowkit.errors import FlowValidationError
 from flowkit.graph import problems
 from flowkit.model import Chatflow, ChatType
+from flowkit.cli.events import add_profile_option
 from flowkit.telemetry.properties import CHATFLOW_EVENTS, preview_events
 
 __all__ = ["add_preview_parser", "add_validate_parser", "preview", "validate"]
@@ -57,6 +58,7 @@ def add_preview_parser(commands: Subparsers) -> None:
         help="the type of the upsert and prediction events (default: EXTERNAL, as "
         "Flowise's API routes)",
     )
+    add_profile_option(parser)
     parser.set_defaults(handler=preview)
 
 
@@ -87,6 +89,7 @@ def preview(args: argparse.Namespace) -> int:
             events=None if args.event is None else [args.event],
             stop_node_id=args.stop_node,
             chat_type=args.chat_type,
+            profile=args.profile,
         )
     except FlowValidationError as exc:
         reason = one_line(exc).replace("pass stop_node_id=...", "pass --stop-node ID")

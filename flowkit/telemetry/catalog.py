@@ -1,9 +1,10 @@
-"""The events table, generated from the payload models, in English or Spanish.
+"""The events table, generated from the one table of events, in English or Spanish, for
+each wire profile.
 
 Each row is an event, when it is sent, and its properties in wire order with what each one
-holds. The English texts come from the models themselves (the event's docstring and each
-field's description); the Spanish ones, which follow Flowise's Spanish telemetry page, are
-kept in :data:`SPANISH`, keyed by event and property.
+holds. The English texts come from the payload models themselves (the event's docstring and
+each field's description); the Spanish ones, which follow Flowise's Spanish telemetry page,
+are kept in :data:`SPANISH`, keyed by event and property.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from flowkit.errors import FlowkitError
-from flowkit.telemetry.events import EVENTS, wire_keys
+from flowkit.telemetry.events import DEFAULT_PROFILE, TABLE, Profile, check_profile, wire_keys
 
 __all__ = ["SPANISH", "EventRow", "Format", "Language", "PropertyRow", "catalog", "render_events"]
 
@@ -28,7 +29,10 @@ SPANISH: dict[str, dict[str, str]] = {
         WHEN: "un chatflow se guardó por primera vez",
         "version": "La versión de la app que envía el evento.",
         "chatlowId": "El id del chatflow.",
+        "chatflowId": "El id del chatflow.",
         "flowGraph": "El flujo anonimizado: ids de los nodos y aristas {source, target}.",
+        "productId": "Siempre vacío (el producto de Flowise Cloud).",
+        "subscriptionId": "Siempre vacío (la suscripción de Flowise Cloud).",
     },
     "tool_created": {
         WHEN: "una herramienta se guardó por primera vez",
@@ -53,9 +57,12 @@ SPANISH: dict[str, dict[str, str]] = {
         WHEN: "un chatflow respondió a una pregunta",
         "version": "La versión de la app que envía el evento.",
         "chatlowId": "El id del chatflow.",
+        "chatflowId": "El id del chatflow.",
         "chatId": "El id del chat (la conversación).",
         "type": "INTERNAL (la interfaz del propio producto) o EXTERNAL (la API).",
         "flowGraph": "El flujo anonimizado: ids de los nodos y aristas {source, target}.",
+        "productId": "Siempre vacío (el producto de Flowise Cloud).",
+        "subscriptionId": "Siempre null (la suscripción de Flowise Cloud).",
     },
 }
 """Spanish texts: event name -> {``"when"``: ..., wire key: description}."""
@@ -83,15 +90,17 @@ class EventRow:
     properties: tuple[PropertyRow, ...]
 
 
-def _english_when(name: str) -> str:
-    doc = (EVENTS[name].__doc__ or "").strip().splitlines()[0]
+def _english_when(name: str, profile: Profile) -> str:
+    model = next(event.model(profile) for event in TABLE if event.name == name)
+    doc = (model.__doc__ or "").strip().splitlines()[0]
     return doc.removeprefix(f"``{name}``:").strip().rstrip(".")
 
 
-def _english_descriptions(name: str) -> dict[str, str]:
+def _english_descriptions(name: str, profile: Profile) -> dict[str, str]:
+    model = next(event.model(profile) for event in TABLE if event.name == name)
     return {
         field.alias or attribute: field.description or ""
-        for attribute, field in EVENTS[name].model_fields.items()
+        for attribute, field in model.model_fields.items()
     }
 
 
@@ -102,22 +111,26 @@ def _spanish(name: str, key: str) -> str:
         raise FlowkitError(f"no Spanish text for {name}.{key}") from None
 
 
-def catalog(lang: Language = "en") -> list[EventRow]:
+def catalog(lang: Language = "en", profile: Profile = DEFAULT_PROFILE) -> list[EventRow]:
     """Return one row per event, in the contract's order.
 
     :param lang: ``"en"`` (texts from the models) or ``"es"`` (from :data:`SPANISH`).
-    :raises FlowkitError: when ``lang`` is unknown or a Spanish text is missing.
+    :param profile: the wire profile whose keys are listed.
+    :raises FlowkitError: when ``lang`` or ``profile`` is unknown, or a Spanish text is
+        missing.
     """
     if lang not in _HEADERS:
         raise FlowkitError(f"unknown language {lang!r}; known: {', '.join(_HEADERS)}")
+    check_profile(profile)
     rows: list[EventRow] = []
-    for name in EVENTS:
+    for event in TABLE:
+        name, keys = event.name, wire_keys(event.name, profile)
         if lang == "en":
-            when, texts = _english_when(name), _english_descriptions(name)
+            when, texts = _english_when(name, profile), _english_descriptions(name, profile)
         else:
             when = _spanish(name, WHEN)
-            texts = {key: _spanish(name, key) for key in wire_keys(name)}
-        properties = tuple(PropertyRow(key, texts[key]) for key in wire_keys(name))
+            texts = {key: _spanish(name, key) for key in keys}
+        properties = tuple(PropertyRow(key, texts[key]) for key in keys)
         rows.append(EventRow(name, when, properties))
     return rows
 
@@ -153,17 +166,20 @@ def _json(rows: list[EventRow]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_events(format: Format = "table", lang: Language = "en") -> str:
+def render_events(
+    format: Format = "table", lang: Language = "en", profile: Profile = DEFAULT_PROFILE
+) -> str:
     """Render the events table.
 
     :param format: ``"table"`` (plain text for a terminal), ``"markdown"`` (one table row
         per event, properties separated by ``<br>``) or ``"json"`` (a list of
         ``{event, when, properties: [{key, description}]}``).
     :param lang: ``"en"`` or ``"es"``.
+    :param profile: the wire profile, ``"flowise-1"`` (default) or ``"flowise-3"``.
     :returns: the text, ending with a newline; the same for the same arguments.
-    :raises FlowkitError: when ``format`` or ``lang`` is unknown.
+    :raises FlowkitError: when ``format``, ``lang`` or ``profile`` is unknown.
     """
-    rows = catalog(lang)
+    rows = catalog(lang, profile)
     if format == "markdown":
         return _markdown(rows, lang)
     if format == "table":

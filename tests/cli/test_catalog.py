@@ -7,18 +7,20 @@ import json
 import pytest
 
 from flowkit.errors import FlowkitError
-from flowkit.telemetry import EVENTS, wire_keys
+from flowkit.telemetry import EVENTS, PROFILES, wire_keys
 from flowkit.telemetry.catalog import SPANISH, WHEN, catalog, render_events
 
 
 def test_every_event_and_property_has_both_languages() -> None:
     assert list(SPANISH) == list(EVENTS)
     for name in EVENTS:
-        assert set(SPANISH[name]) == {WHEN, *wire_keys(name)}, name
+        keys = {key for profile in PROFILES for key in wire_keys(name, profile)}
+        assert set(SPANISH[name]) == {WHEN, *keys}, name
         assert all(text.strip() for text in SPANISH[name].values()), name
-    for row in catalog("en"):
-        assert row.when, row.event
-        assert all(p.description for p in row.properties), row.event
+    for profile in PROFILES:
+        for row in catalog("en", profile):
+            assert row.when, row.event
+            assert all(p.description for p in row.properties), row.event
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

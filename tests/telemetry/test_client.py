@@ -144,8 +144,11 @@ def make(settings: TelemetrySettings) -> Iterator[Make]:
 
 
 @pytest.fixture
-def reset_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """A process with nothing installed yet, in a working directory with no ``.env``."""
+def reset_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, real_telemetry: None
+) -> Iterator[None]:
+    """A process with nothing installed yet, in a working directory with no ``.env``, where
+    the pytest plugin lets ``install()`` deliver for real."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(client_module, "_installed", None)
     yield
