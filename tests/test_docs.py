@@ -77,6 +77,7 @@ EXPECTED_PAGES = {
     "metrics.md",
     "cli.md",
     "performance.md",
+    "client.md",
 }
 TABLE_LANGUAGES = {"telemetry.md": "en", "telemetry.es.md": "es"}
 
