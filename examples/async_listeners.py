@@ -1,9 +1,9 @@
-"""Async listeners: coroutine receivers awaited by ``apredict`` and ``aupsert_vector``.
+"""Async listeners: coroutine receivers awaited by :class:`~flowkit.AsyncWorkspace`.
 
-Run it with ``python examples/async_listeners.py``. The async operations await every async
-receiver before they return, and run the sync receivers too. The sync operations cannot
-await a coroutine: they log an error naming the async method instead (a strict workspace
-raises it, as shown at the end).
+Run it with ``python examples/async_listeners.py``. Every method of an ``AsyncWorkspace``
+awaits every async receiver before it returns, and runs the sync receivers too. A sync
+``Workspace`` cannot await a coroutine: it logs an error naming the async method instead (a
+strict workspace raises it, as shown at the end).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from flowkit import Chatflow, FlowkitError, Workspace, signals
+from flowkit import AsyncWorkspace, Chatflow, FlowkitError, Workspace, signals
 from flowkit.runtime import retrieval_demo_flow
 
 TEXT = "Async receivers are awaited in order.\n\nSync receivers run alongside them."
@@ -41,11 +41,11 @@ def count_answer(sender: Chatflow, **kwargs: Any) -> None:
 
 
 async def main() -> None:
-    workspace = Workspace()
-    flow = workspace.create_chatflow(retrieval_demo_flow(TEXT, name="notes", chunk_size=50))
-    await workspace.aupsert_vector(flow)
-    answer = await workspace.apredict(flow, "How are async receivers run?")
-    # Every receiver has finished by the time apredict returns.
+    workspace = AsyncWorkspace()
+    flow = await workspace.create_chatflow(retrieval_demo_flow(TEXT, name="notes", chunk_size=50))
+    await workspace.upsert_vector(flow)
+    answer = await workspace.predict(flow, "How are async receivers run?")
+    # Every receiver has finished by the time predict returns.
     print("Answer:", answer.text)
     print("Receivers, in the order they ran:")
     for line in log:

@@ -12,7 +12,15 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from flowkit import signals
-from flowkit.errors import ComponentError, DeliveryError, FlowkitError, FlowValidationError
+from flowkit.errors import (
+    AlreadyExistsError,
+    ArgumentTypeError,
+    ComponentError,
+    DeliveryError,
+    FlowkitError,
+    FlowValidationError,
+    NotFoundError,
+)
 from flowkit.model import (
     Assistant,
     AssistantType,
@@ -23,8 +31,9 @@ from flowkit.model import (
     Node,
     Tool,
 )
+from flowkit.model.messages import ChatMessage
 from flowkit.runtime import Document, Prediction, RunContext, UpsertResult, component
-from flowkit.workspace import Workspace
+from flowkit.workspace import AsyncWorkspace, Workspace
 
 try:
     __version__ = version("flowkit")
@@ -32,8 +41,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare source tr
     __version__ = "0+unknown"
 
 __all__ = [
+    "AlreadyExistsError",
+    "ArgumentTypeError",
     "Assistant",
     "AssistantType",
+    "AsyncWorkspace",
+    "ChatMessage",
     "ChatType",
     "Chatflow",
     "ComponentError",
@@ -44,6 +57,7 @@ __all__ = [
     "FlowValidationError",
     "FlowkitError",
     "Node",
+    "NotFoundError",
     "Prediction",
     "RunContext",
     "Tool",

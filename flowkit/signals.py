@@ -309,7 +309,8 @@ class _AsyncReceiverError(FlowkitError):
 def _async_in_sync(signal: Signal, receiver: object) -> FlowkitError:
     return _AsyncReceiverError(
         f"receiver {_describe(receiver)} of signal {_name(signal)!r} is async and the operation "
-        "is sync: use the async method (apredict / aupsert_vector) to have it awaited"
+        "is sync: use the async method (flowkit.AsyncWorkspace: its methods await async "
+        "receivers) to have it awaited"
     )
 
 
@@ -317,8 +318,9 @@ def send(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) ->
     """Run every receiver of ``signal`` for ``sender``, isolating the ones that fail.
 
     An async receiver cannot run here; it is treated as a failing receiver whose log (or,
-    when strict, whose :class:`FlowkitError`) says to use the async method. A signal inside
-    blinker's ``muted()`` block calls no receiver, as with ``Signal.send``.
+    when strict, whose :class:`FlowkitError`) says to use the async method
+    (:class:`~flowkit.AsyncWorkspace`). A signal inside blinker's ``muted()`` block calls no
+    receiver, as with ``Signal.send``.
 
     :param signal: one of :data:`SIGNALS` (any blinker signal works).
     :param sender: the entity the operation acted on.

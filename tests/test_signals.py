@@ -180,7 +180,7 @@ def test_create_sends_its_signal_once_with_the_stored_entity_and_the_workspace(
     assert stored is original
     [(sender, kwargs)] = recorder.calls
     assert sender is stored
-    assert kwargs.keys() == {"workspace"}
+    assert kwargs.keys() == {"workspace", "duration"}
     assert kwargs["workspace"] is ws
 
 
@@ -194,7 +194,7 @@ def test_vector_upserted_is_sent_once_with_the_documented_arguments() -> None:
 
     [(sender, kwargs)] = recorder.calls
     assert sender is flow
-    assert kwargs.keys() == {"workspace", "stop_node_id", "chat_type", "result"}
+    assert kwargs.keys() == {"workspace", "stop_node_id", "chat_type", "result", "duration"}
     assert kwargs["workspace"] is ws
     assert kwargs["stop_node_id"] == "memoryVectorStore_0"
     assert type(kwargs["stop_node_id"]) is str
@@ -236,7 +236,14 @@ def test_prediction_sent_is_sent_once_with_the_documented_arguments() -> None:
 
     [(sender, kwargs)] = recorder.calls
     assert sender is flow
-    assert kwargs.keys() == {"workspace", "chat_id", "chat_type", "question", "result"}
+    assert kwargs.keys() == {
+        "workspace",
+        "chat_id",
+        "chat_type",
+        "question",
+        "result",
+        "duration",
+    }
     assert kwargs["workspace"] is ws
     assert kwargs["question"] == QUESTION
     assert kwargs["result"] is result
@@ -293,7 +300,7 @@ def test_operations_by_id_send_the_stored_flow_as_sender() -> None:
         ws.predict(flow.id, QUESTION)
 
     assert [name for name, _, _ in heard] == ["vector_upserted", "prediction_sent"]
-    assert all(sender is flow for _, sender, _ in heard)
+    assert all(sender == flow for _, sender, _ in heard)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -373,7 +380,7 @@ def test_strict_workspace_has_saved_the_entity_before_reraising() -> None:
     with connected(signals.chatflow_created, raising_receiver), pytest.raises(Boom):
         ws.create_chatflow(flow)
 
-    assert ws.get_chatflow(flow.id) is flow
+    assert ws.get_chatflow(flow.id) == flow
 
 
 # ---- who receives what -----------------------------------------------------------------------
@@ -458,7 +465,7 @@ def no_unawaited_coroutine() -> Iterator[None]:
 @pytest.mark.parametrize("kind", ASYNC_RECEIVERS)
 @pytest.mark.parametrize(
     ("operation", "method"),
-    [("prediction_sent", "apredict"), ("vector_upserted", "aupsert_vector")],
+    [("prediction_sent", "AsyncWorkspace"), ("vector_upserted", "AsyncWorkspace")],
 )
 def test_sync_operation_logs_an_async_receiver_and_says_to_use_the_async_method(
     caplog: pytest.LogCaptureFixture, operation: str, method: str, kind: str
@@ -490,7 +497,7 @@ def test_strict_sync_operation_raises_on_an_async_receiver(kind: str) -> None:
     with (
         no_unawaited_coroutine(),
         connected(signals.prediction_sent, ASYNC_RECEIVERS[kind]),
-        pytest.raises(FlowkitError, match=r"async method \(apredict / aupsert_vector\)"),
+        pytest.raises(FlowkitError, match=r"async method \(flowkit.AsyncWorkspace"),
     ):
         act()
 

@@ -140,16 +140,18 @@ ENTITY_IDS = [kind for kind, _, _ in ENTITIES]
 
 
 @pytest.mark.parametrize(("kind", "create", "make"), ENTITIES, ids=ENTITY_IDS)
-def test_create_returns_and_stores_the_same_instance(
+def test_create_returns_the_entity_and_get_returns_an_equal_copy(
     kind: str, create: str, make: Callable[[], Any]
 ) -> None:
     ws = workspace()
     entity = make()
 
     stored = getattr(ws, create)(entity)
+    got = getattr(ws, f"get_{kind}")(entity.id)
 
     assert stored is entity
-    assert getattr(ws, f"get_{kind}")(entity.id) is entity
+    assert got == entity
+    assert got is not entity
 
 
 @pytest.mark.parametrize(("kind", "create", "make"), ENTITIES, ids=ENTITY_IDS)
@@ -165,7 +167,7 @@ def test_creating_an_existing_id_fails_keeps_the_first_and_sends_nothing(
         getattr(ws, create)(second)
 
     assert heard == []
-    assert getattr(ws, f"get_{kind}")(first.id) is first
+    assert getattr(ws, f"get_{kind}")(first.id) == first
     assert getattr(ws, f"{kind}s") == [first]
 
 
@@ -225,7 +227,7 @@ def test_listing_keeps_creation_order(kind: str, create: str, make: Callable[[],
 
     listed = getattr(ws, f"{kind}s")
     assert [e.id for e in listed] == [e.id for e in entities]
-    assert all(a is b for a, b in zip(listed, entities, strict=True))
+    assert all(a == b and a is not b for a, b in zip(listed, entities, strict=True))
 
 
 def test_a_listing_is_a_copy_the_caller_may_change() -> None:

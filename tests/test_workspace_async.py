@@ -1,4 +1,5 @@
-"""``apredict`` and ``aupsert_vector``: async components and async receivers are awaited.
+"""``AsyncWorkspace.predict`` and ``upsert_vector``: async components and async receivers are
+awaited.
 
 Each test drives its coroutine with ``asyncio.run`` (no pytest plugin needed).
 """
@@ -25,7 +26,7 @@ from flowkit.runtime import (
     retrieval_demo_flow,
 )
 from flowkit.runtime.builtins import fake_chat_model, memory_vector_store
-from flowkit.workspace import Workspace
+from flowkit.workspace import AsyncWorkspace, Workspace
 
 PARAGRAPHS = [
     "Lighthouses guide ships past dangerous reefs at night with a rotating Fresnel lens that "
@@ -97,18 +98,31 @@ def listening() -> Iterator[list[tuple[str, object, dict[str, Any]]]]:
         yield heard
 
 
-def workspace(registry: ComponentRegistry | None = None, *, strict: bool = False) -> Workspace:
-    return Workspace(
+def workspace(registry: ComponentRegistry | None = None, *, strict: bool = False) -> AsyncWorkspace:
+    return AsyncWorkspace(
         components=registry if registry is not None else builtin_registry(),
         strict_signals=strict,
     )
 
 
-def saved_flow(ws: Workspace, *, upserted: bool = True) -> Chatflow:
-    flow = ws.create_chatflow(retrieval_demo_flow(TEXT, chunk_size=CHUNK_SIZE))
-    if upserted:
-        ws.upsert_vector(flow)
-    return flow
+def sync_workspace(registry: ComponentRegistry) -> Workspace:
+    return Workspace(components=registry)
+
+
+def saved_flow(ws: AsyncWorkspace | Workspace, *, upserted: bool = True) -> Chatflow:
+    if isinstance(ws, Workspace):
+        flow = ws.create_chatflow(retrieval_demo_flow(TEXT, chunk_size=CHUNK_SIZE))
+        if upserted:
+            ws.upsert_vector(flow)
+        return flow
+
+    async def save(aws: AsyncWorkspace) -> Chatflow:
+        flow = await aws.create_chatflow(retrieval_demo_flow(TEXT, chunk_size=CHUNK_SIZE))
+        if upserted:
+            await aws.upsert_vector(flow)
+        return flow
+
+    return asyncio.run(save(ws))
 
 
 async def async_chat_model(inputs: dict[str, Any], context: RunContext) -> Any:
@@ -133,17 +147,24 @@ def registry_with(name: str, func: Callable[..., Any]) -> ComponentRegistry:
 # ---- signals ---------------------------------------------------------------------------------
 
 
-def test_apredict_sends_prediction_sent_once_with_the_documented_arguments() -> None:
+def test_async_predict_sends_prediction_sent_once_with_the_documented_arguments() -> None:
     ws = workspace()
     flow = saved_flow(ws)
     recorder = Recorder()
 
     with connected(signals.prediction_sent, recorder):
-        result = asyncio.run(ws.apredict(flow, QUESTION))
+        result = asyncio.run(ws.predict(flow, QUESTION))
 
     [(sender, kwargs)] = recorder.calls
     assert sender is flow
-    assert kwargs.keys() == {"workspace", "chat_id", "chat_type", "question", "result"}
+    assert kwargs.keys() == {
+        "workspace",
+        "chat_id",
+        "chat_type",
+        "question",
+        "result",
+        "duration",
+    }
     assert kwargs["workspace"] is ws
     assert kwargs["result"] is result
     assert kwargs["question"] == QUESTION
@@ -152,17 +173,17 @@ def test_apredict_sends_prediction_sent_once_with_the_documented_arguments() -> 
     assert uuid.UUID(result.chat_id).version == 4
 
 
-def test_aupsert_vector_sends_vector_upserted_once_with_the_documented_arguments() -> None:
+def test_async_upsert_vector_sends_vector_upserted_once_with_the_documented_arguments() -> None:
     ws = workspace()
     flow = saved_flow(ws, upserted=False)
     recorder = Recorder()
 
     with connected(signals.vector_upserted, recorder):
-        result = asyncio.run(ws.aupsert_vector(flow))
+        result = asyncio.run(ws.upsert_vector(flow))
 
     [(sender, kwargs)] = recorder.calls
     assert sender is flow
-    assert kwargs.keys() == {"workspace", "stop_node_id", "chat_type", "result"}
+    assert kwargs.keys() == {"workspace", "stop_node_id", "chat_type", "result", "duration"}
     assert kwargs["workspace"] is ws
     assert kwargs["stop_node_id"] == "memoryVectorStore_0" == result.stop_node_id
     assert kwargs["chat_type"] is ChatType.INTERNAL
@@ -170,25 +191,25 @@ def test_aupsert_vector_sends_vector_upserted_once_with_the_documented_arguments
     assert result.num_added == len(PARAGRAPHS)
 
 
-def test_apredict_awaits_async_receivers_and_runs_sync_ones() -> None:
+def test_async_predict_awaits_async_receivers_and_runs_sync_ones() -> None:
     ws = workspace()
     flow = saved_flow(ws)
     async_recorder, sync_recorder = AsyncRecorder(), Recorder()
 
     with connected(signals.prediction_sent, async_recorder, sync_recorder):
-        result = asyncio.run(ws.apredict(flow, QUESTION))
+        result = asyncio.run(ws.predict(flow, QUESTION))
 
     assert [(s, k["result"]) for s, k in async_recorder.calls] == [(flow, result)]
     assert [(s, k["result"]) for s, k in sync_recorder.calls] == [(flow, result)]
 
 
-def test_aupsert_vector_awaits_async_receivers_and_runs_sync_ones() -> None:
+def test_async_upsert_vector_awaits_async_receivers_and_runs_sync_ones() -> None:
     ws = workspace()
     flow = saved_flow(ws, upserted=False)
     async_recorder, sync_recorder = AsyncRecorder(), Recorder()
 
     with connected(signals.vector_upserted, async_recorder, sync_recorder):
-        result = asyncio.run(ws.aupsert_vector(flow))
+        result = asyncio.run(ws.upsert_vector(flow))
 
     assert [(s, k["result"]) for s, k in async_recorder.calls] == [(flow, result)]
     assert [(s, k["result"]) for s, k in sync_recorder.calls] == [(flow, result)]
@@ -203,7 +224,7 @@ def test_a_raising_async_receiver_is_isolated_and_logged(caplog: pytest.LogCaptu
         caplog.at_level(logging.ERROR, logger="flowkit.signals"),
         connected(signals.prediction_sent, raising_async_receiver, after),
     ):
-        result = asyncio.run(ws.apredict(flow, QUESTION))
+        result = asyncio.run(ws.predict(flow, QUESTION))
 
     assert result.text
     assert len(after.calls) == 1
@@ -214,21 +235,21 @@ def test_a_raising_async_receiver_is_isolated_and_logged(caplog: pytest.LogCaptu
     assert "Traceback (most recent call last)" in caplog.text
 
 
-def test_strict_apredict_reraises_an_async_receivers_exception() -> None:
+def test_strict_async_predict_reraises_an_async_receivers_exception() -> None:
     ws = workspace(strict=True)
     flow = saved_flow(ws)
 
     with connected(signals.prediction_sent, raising_async_receiver), pytest.raises(Boom):
-        asyncio.run(ws.apredict(flow, QUESTION))
+        asyncio.run(ws.predict(flow, QUESTION))
 
 
-def test_concurrent_apredicts_each_send_their_own_prediction() -> None:
+def test_concurrent_async_predicts_each_send_their_own_prediction() -> None:
     ws = workspace()
     flow = saved_flow(ws)
     recorder = AsyncRecorder()
 
     async def ask_many() -> list[str]:
-        results = await asyncio.gather(*(ws.apredict(flow, QUESTION) for _ in range(10)))
+        results = await asyncio.gather(*(ws.predict(flow, QUESTION) for _ in range(10)))
         return [r.chat_id for r in results]
 
     with connected(signals.prediction_sent, recorder):
@@ -239,7 +260,7 @@ def test_concurrent_apredicts_each_send_their_own_prediction() -> None:
     assert len(set(heard)) == 10
 
 
-def test_a_muted_signal_calls_no_receiver_under_apredict() -> None:
+def test_a_muted_signal_calls_no_receiver_under_async_predict() -> None:
     ws = workspace()
     flow = saved_flow(ws)
     async_recorder, sync_recorder = AsyncRecorder(), Recorder()
@@ -248,7 +269,7 @@ def test_a_muted_signal_calls_no_receiver_under_apredict() -> None:
         connected(signals.prediction_sent, async_recorder, sync_recorder),
         signals.prediction_sent.muted(),
     ):
-        asyncio.run(ws.apredict(flow, QUESTION))
+        asyncio.run(ws.predict(flow, QUESTION))
 
     assert async_recorder.calls == []
     assert sync_recorder.calls == []
@@ -257,42 +278,42 @@ def test_a_muted_signal_calls_no_receiver_under_apredict() -> None:
 # ---- async components ------------------------------------------------------------------------
 
 
-def test_apredict_awaits_an_async_component() -> None:
+def test_async_predict_awaits_an_async_component() -> None:
     ws = workspace(registry_with("fakeChatModel", async_chat_model))
     flow = saved_flow(ws)
 
-    result = asyncio.run(ws.apredict(flow, QUESTION))
+    result = asyncio.run(ws.predict(flow, QUESTION))
 
     assert result.text == f'async: According to the context: "{PARAGRAPHS[1]}"'
     assert [d.page_content for d in result.source_documents] == [PARAGRAPHS[1]]
 
 
-def test_aupsert_vector_awaits_an_async_vector_store() -> None:
+def test_async_upsert_vector_awaits_an_async_vector_store() -> None:
     ws = workspace(registry_with("memoryVectorStore", async_vector_store))
     flow = saved_flow(ws, upserted=False)
 
-    result = asyncio.run(ws.aupsert_vector(flow))
+    result = asyncio.run(ws.upsert_vector(flow))
 
     assert result.num_added == len(PARAGRAPHS)
     assert result.model_dump()["via"] == "async"
 
 
-def test_sync_predict_with_an_async_component_says_to_use_apredict_and_sends_nothing() -> None:
-    ws = workspace(registry_with("fakeChatModel", async_chat_model))
+def test_sync_predict_with_an_async_component_says_to_use_async_workspace() -> None:
+    ws = sync_workspace(registry_with("fakeChatModel", async_chat_model))
     flow = saved_flow(ws)
 
-    with listening() as heard, pytest.raises(ComponentError, match="apredict") as raised:
+    with listening() as heard, pytest.raises(ComponentError, match="AsyncWorkspace") as raised:
         ws.predict(flow, QUESTION)
 
     assert raised.value.node_id == "fakeChatModel_0"
     assert heard == []
 
 
-def test_sync_upsert_with_an_async_component_says_to_use_aupsert_vector() -> None:
-    ws = workspace(registry_with("memoryVectorStore", async_vector_store))
+def test_sync_upsert_with_an_async_component_says_to_use_async_workspace() -> None:
+    ws = sync_workspace(registry_with("memoryVectorStore", async_vector_store))
     flow = saved_flow(ws, upserted=False)
 
-    with listening() as heard, pytest.raises(ComponentError, match="aupsert_vector"):
+    with listening() as heard, pytest.raises(ComponentError, match="AsyncWorkspace"):
         ws.upsert_vector(flow)
 
     assert heard == []
@@ -301,7 +322,7 @@ def test_sync_upsert_with_an_async_component_says_to_use_aupsert_vector() -> Non
 # ---- failures send nothing --------------------------------------------------------------------
 
 
-def test_a_failing_async_component_fails_apredict_and_sends_nothing() -> None:
+def test_a_failing_async_component_fails_async_predict_and_sends_nothing() -> None:
     original = ValueError("the async model is on fire")
 
     async def failing_model(inputs: dict[str, Any], context: RunContext) -> Any:
@@ -312,28 +333,28 @@ def test_a_failing_async_component_fails_apredict_and_sends_nothing() -> None:
     flow = saved_flow(ws)
 
     with listening() as heard, pytest.raises(ComponentError, match="'fakeChatModel_0'") as raised:
-        asyncio.run(ws.apredict(flow, QUESTION))
+        asyncio.run(ws.predict(flow, QUESTION))
 
     assert raised.value.__cause__ is original
     assert heard == []
 
 
-def test_apredict_with_a_missing_component_fails_and_sends_nothing() -> None:
+def test_async_predict_with_a_missing_component_fails_and_sends_nothing() -> None:
     registry = builtin_registry()
     registry.unregister("fakeChatModel")
     ws = workspace(registry)
     flow = saved_flow(ws)
 
     with listening() as heard, pytest.raises(ComponentError, match='@component\\("fakeChatModel"'):
-        asyncio.run(ws.apredict(flow, QUESTION))
+        asyncio.run(ws.predict(flow, QUESTION))
 
     assert heard == []
 
 
-def test_aupsert_vector_of_an_unsaved_flow_fails_and_sends_nothing() -> None:
+def test_async_upsert_vector_of_an_unsaved_flow_fails_and_sends_nothing() -> None:
     ws = workspace()
 
     with listening() as heard, pytest.raises(FlowkitError, match="create_chatflow"):
-        asyncio.run(ws.aupsert_vector(retrieval_demo_flow(TEXT)))
+        asyncio.run(ws.upsert_vector(retrieval_demo_flow(TEXT)))
 
     assert heard == []

@@ -187,8 +187,10 @@ def test_threads_creating_the_same_chatflow_store_it_once_and_signal_once() -> N
 
     assert created.count(True) == 1
     assert len(recorder.calls) == 1
+    winner = flows[created.index(True)]
     [stored] = ws.chatflows
-    assert stored is flows[created.index(True)]
+    assert stored == winner
+    assert stored.model_dump() == winner.model_dump()
 
 
 def test_threads_creating_different_chatflows_store_them_all() -> None:

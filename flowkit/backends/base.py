@@ -24,8 +24,8 @@ __all__ = [
     "AsyncBackend",
     "Backend",
     "PredictRequest",
-    "UpsertRequest",
     "Upload",
+    "UpsertRequest",
 ]
 
 

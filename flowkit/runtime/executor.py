@@ -80,7 +80,8 @@ def _plan(
         if sync and entry.is_async:
             raise ComponentError(
                 f"node {node.id!r} uses async component {node.name!r}: run the flow with the "
-                "async operation (apredict / aupsert_vector, or flowkit.runtime.arun)",
+                "async operations (AsyncWorkspace.predict / upsert_vector, or "
+                "flowkit.runtime.arun)",
                 node_id=node.id,
             )
         feeds = [
@@ -272,8 +273,8 @@ def run(
                 output.close()
                 raise ComponentError(
                     f"node {step.node.id!r} ({step.node.name}) returned a coroutine: run the "
-                    "flow with the async operation (apredict / aupsert_vector, or "
-                    "flowkit.runtime.arun)",
+                    "flow with the async operations (AsyncWorkspace.predict / upsert_vector, "
+                    "or flowkit.runtime.arun)",
                     node_id=step.node.id,
                 )
         except Exception as exc:

@@ -276,7 +276,7 @@ def test_async_component_under_sync_run_fails_before_anything_runs() -> None:
 
     registry.register("remoteStore", remote)
 
-    with pytest.raises(ComponentError, match="apredict / aupsert_vector") as caught:
+    with pytest.raises(ComponentError, match=r"AsyncWorkspace\.predict / upsert_vector") as caught:
         run(flow, store.id, mode="upsert", registry=registry)
 
     assert caught.value.node_id == store.id

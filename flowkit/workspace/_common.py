@@ -1,0 +1,228 @@
+"""What :class:`~flowkit.Workspace` and :class:`~flowkit.AsyncWorkspace` share: argument
+checks, building run requests and signal arguments, and reading a stream's answer back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flowkit import signals
+from flowkit.backends.base import PredictRequest, UpsertRequest
+from flowkit.backends.events import END, ERROR, METADATA, SOURCE_DOCUMENTS, TOKEN, StreamEvent
+from flowkit.errors import ArgumentTypeError, FlowiseAPIError
+from flowkit.model import Assistant, Chatflow, ChatType, FlowType, Tool
+from flowkit.model.chatflow import new_id
+from flowkit.runtime import Document, Prediction
+
+__all__ = [
+    "HINTS",
+    "KINDS",
+    "SUCCESS",
+    "StreamReader",
+    "chat_type_of",
+    "entity_id_of",
+    "expect",
+    "failure_args",
+    "flow_type_of",
+    "predict_request",
+    "upsert_request",
+]
+
+KINDS: dict[str, type[Chatflow] | type[Tool] | type[Assistant]] = {
+    "chatflow": Chatflow,
+    "tool": Tool,
+    "assistant": Assistant,
+}
+"""Entity word -> class."""
+
+HINTS = {
+    "chatflow": "Chatflow.from_flowise(...) or Chatflow(name=...)",
+    "tool": "Tool.from_flowise(...) or Tool(name=..., description=...)",
+    "assistant": "Assistant(details=...)",
+}
+"""How to build each kind of entity, for error messages."""
+
+SUCCESS = {
+    ("create", "chatflow"): signals.chatflow_created,
+    ("update", "chatflow"): signals.chatflow_updated,
+    ("delete", "chatflow"): signals.chatflow_deleted,
+    ("create", "tool"): signals.tool_created,
+    ("update", "tool"): signals.tool_updated,
+    ("delete", "tool"): signals.tool_deleted,
+    ("create", "assistant"): signals.assistant_created,
+    ("update", "assistant"): signals.assistant_updated,
+    ("delete", "assistant"): signals.assistant_deleted,
+}
+"""(verb, entity word) -> the signal sent when that operation succeeded."""
+
+
+def expect(value: object, word: str, method: str) -> None:
+    """Check that ``value`` is an entity of kind ``word``.
+
+    :raises ArgumentTypeError: naming the method, the type given and how to build one.
+    """
+    kind = KINDS[word]
+    if not isinstance(value, kind):
+        raise ArgumentTypeError(
+            f"{method} takes a {kind.__name__}, got {type(value).__name__}; build one with "
+            f"{HINTS[word]}"
+        )
+
+
+def entity_id_of(value: object, word: str, method: str) -> str:
+    """The id of an entity of kind ``word``, or ``value`` itself when it is an id.
+
+    :raises ArgumentTypeError: when ``value`` is neither.
+    """
+    kind = KINDS[word]
+    if isinstance(value, kind):
+        return value.id
+    if isinstance(value, str) and value:
+        return value
+    raise ArgumentTypeError(
+        f"{method} takes a {kind.__name__} or its id (a non-empty str), got {type(value).__name__}"
+    )
+
+
+def chat_type_of(value: object) -> ChatType:
+    """``value`` as a :class:`ChatType`.
+
+    :raises ArgumentTypeError: when it is not ``INTERNAL`` or ``EXTERNAL``.
+    """
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return ChatType(value)
+    except ValueError:
+        raise ArgumentTypeError(
+            f"chat_type must be ChatType.INTERNAL or ChatType.EXTERNAL (or their names), "
+            f"got {value!r}"
+        ) from None
+
+
+def flow_type_of(value: object) -> FlowType | None:
+    """The flow's type when ``value`` is a chatflow, else ``None``."""
+    return value.type if isinstance(value, Chatflow) else None
+
+
+def upsert_request(
+    flow: Chatflow, stop_node_id: object, chat_type: ChatType, overrides: object
+) -> UpsertRequest:
+    """Check an upsert's arguments and build its request.
+
+    :raises ArgumentTypeError: when ``stop_node_id`` is not a str or None, or ``overrides``
+        not a mapping or None.
+    """
+    if stop_node_id is not None and not isinstance(stop_node_id, str):
+        raise ArgumentTypeError(
+            f"stop_node_id must be a node id (str) or None, got {type(stop_node_id).__name__}"
+        )
+    return UpsertRequest(
+        flow=flow,
+        stop_node_id=stop_node_id,
+        chat_type=chat_type,
+        overrides=_overrides(overrides),
+    )
+
+
+def predict_request(
+    flow: Chatflow, question: object, chat_id: object, chat_type: ChatType, overrides: object
+) -> PredictRequest:
+    """Check a prediction's arguments and build its request (a fresh uuid4 chat id when
+    none is given).
+
+    :raises ArgumentTypeError: when ``question`` is not a str, ``chat_id`` not a non-empty
+        str or None, or ``overrides`` not a mapping or None.
+    """
+    if not isinstance(question, str):
+        raise ArgumentTypeError(f"question must be a str, got {type(question).__name__}")
+    if chat_id is not None and (not isinstance(chat_id, str) or not chat_id):
+        raise ArgumentTypeError(
+            f"chat_id must be a non-empty str or None (for a new conversation), got {chat_id!r}"
+        )
+    return PredictRequest(
+        flow=flow,
+        question=question,
+        chat_id=chat_id or new_id(),
+        chat_type=chat_type,
+        overrides=_overrides(overrides),
+    )
+
+
+def _overrides(value: object) -> Mapping[str, Any] | None:
+    if value is not None and not isinstance(value, Mapping):
+        raise ArgumentTypeError(
+            f"overrides must be a mapping (Flowise overrideConfig) or None, got "
+            f"{type(value).__name__}"
+        )
+    return value
+
+
+def failure_args(
+    operation: str,
+    exc: BaseException,
+    duration: float,
+    *,
+    chat_type: ChatType | None = None,
+    flow_type: FlowType | None = None,
+) -> dict[str, Any]:
+    """:data:`~flowkit.signals.operation_failed`'s arguments (but ``workspace``): the error's
+    type, never its message."""
+    return {
+        "operation": operation,
+        "error_type": type(exc).__name__,
+        "duration": duration,
+        "chat_type": chat_type,
+        "flow_type": flow_type,
+    }
+
+
+class StreamReader:
+    """Follows a stream's events and builds the :class:`Prediction` they spell out."""
+
+    def __init__(self, request: PredictRequest) -> None:
+        self.request = request
+        self.tokens: list[str] = []
+        self.documents: list[Document] = []
+        self.chat_id = request.chat_id
+        self.error: str | None = None
+        self.ended = False
+
+    def read(self, event: StreamEvent) -> None:
+        """Take one event into account."""
+        if event.event == TOKEN and isinstance(event.data, str):
+            self.tokens.append(event.data)
+        elif event.event == SOURCE_DOCUMENTS and isinstance(event.data, list):
+            self.documents = [
+                Document(
+                    page_content=str(d.get("pageContent", "")),
+                    metadata=dict(d.get("metadata") or {}),
+                )
+                for d in event.data
+                if isinstance(d, Mapping)
+            ]
+        elif event.event == METADATA and isinstance(event.data, Mapping):
+            chat_id = event.data.get("chatId")
+            if isinstance(chat_id, str) and chat_id:
+                self.chat_id = chat_id
+        elif event.event == ERROR:
+            self.error = str(event.data)
+        elif event.event == END:
+            self.ended = True
+
+    def failure(self) -> FlowiseAPIError | None:
+        """The error an ``error`` event stands for, if there was one."""
+        if self.error is None:
+            return None
+        return FlowiseAPIError(
+            f"the stream of chatflow {self.request.flow.id!r} reported an error: {self.error}",
+            status=200,
+            url="",
+            server_message=self.error,
+        )
+
+    def prediction(self) -> Prediction:
+        """The answer the stream gave."""
+        return Prediction(
+            text="".join(self.tokens), chat_id=self.chat_id, source_documents=self.documents
+        )

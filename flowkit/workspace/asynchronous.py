@@ -1,0 +1,509 @@
+"""The :class:`AsyncWorkspace`: :class:`~flowkit.Workspace`'s async twin, as httpx's
+``AsyncClient`` is ``Client``'s: the same methods, awaitable, awaiting async receivers."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from time import perf_counter
+from types import TracebackType
+from typing import Any, TypeVar
+
+from flowkit import signals
+from flowkit.backends.base import AsyncBackend, PredictRequest, UpsertRequest
+from flowkit.backends.events import StreamEvent
+from flowkit.backends.local import AsyncLocalBackend
+from flowkit.errors import ArgumentTypeError
+from flowkit.model import Assistant, Chatflow, ChatType, Tool
+from flowkit.model.messages import ChatMessage
+from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult
+from flowkit.workspace._common import (
+    SUCCESS,
+    StreamReader,
+    chat_type_of,
+    entity_id_of,
+    expect,
+    failure_args,
+    flow_type_of,
+    predict_request,
+    upsert_request,
+)
+
+__all__ = ["AsyncWorkspace"]
+
+T = TypeVar("T")
+E = TypeVar("E", Chatflow, Tool, Assistant)
+
+
+class AsyncWorkspace:
+    """Chatflows, tools and assistants, and the operations on them, on one async backend.
+
+    The async twin of :class:`~flowkit.Workspace`: the same methods under the same names,
+    each awaitable (``stream`` is an async iterator); every signal is sent with
+    :func:`flowkit.signals.send_async`, so async receivers are awaited before the method
+    returns. ``AsyncWorkspace()`` keeps everything in memory and runs flows in this process
+    (async components awaited, sync ones in worker threads, so a slow one never blocks the
+    event loop).
+
+    :param backend: where entities live and flows run (default: an
+        :class:`~flowkit.backends.AsyncLocalBackend` in memory).
+    :param components: the component registry for the default backend.
+    :param strict_signals: re-raise a success signal's receiver exception (for tests).
+    :raises ArgumentTypeError: when both ``backend`` and ``components`` are given.
+    """
+
+    def __init__(
+        self,
+        backend: AsyncBackend | None = None,
+        *,
+        components: ComponentRegistry | None = None,
+        strict_signals: bool = False,
+    ) -> None:
+        if backend is not None and components is not None:
+            raise ArgumentTypeError(
+                "pass components to the backend (LocalBackend(components=...)), not to a "
+                "Workspace given a backend"
+            )
+        self.backend: AsyncBackend = (
+            backend if backend is not None else AsyncLocalBackend(components=components)
+        )
+        self.strict_signals = strict_signals
+
+    @property
+    def components(self) -> ComponentRegistry | None:
+        """The component registry flows run with, when the backend runs them here."""
+        found = getattr(self.backend, "components", None)
+        return found if isinstance(found, ComponentRegistry) else None
+
+    def __repr__(self) -> str:
+        return f"<AsyncWorkspace backend={self.backend!r}>"
+
+    # ---- building one ----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, strict_signals: bool = False) -> AsyncWorkspace:
+        """A workspace kept in a SQLite file (created when missing), run in this process.
+
+        :raises StorageError: when the file is not a flowkit workspace or is from a newer one.
+        """
+        from flowkit.storage.sqlite import SQLiteStore  # only when asked
+
+        return cls(AsyncLocalBackend(store=SQLiteStore(path)), strict_signals=strict_signals)
+
+    @classmethod
+    def connect(
+        cls,
+        url: str | None = None,
+        *,
+        api_key: str | None = None,
+        strict_signals: bool = False,
+        **options: Any,
+    ) -> AsyncWorkspace:
+        """A workspace on a Flowise server (needs the ``flowise`` extra: httpx).
+
+        :param url: the server (default: ``FLOWISE_URL``).
+        :param api_key: its API key (default: ``FLOWISE_API_KEY``).
+        :param options: passed to ``AsyncFlowiseBackend.connect`` (timeouts, transport, ...).
+        :raises UnavailableError: when the server cannot be reached.
+        """
+        from flowkit.backends.flowise import AsyncFlowiseBackend  # httpx: an extra
+
+        backend = AsyncFlowiseBackend.connect(url, api_key=api_key, **options)
+        return cls(backend, strict_signals=strict_signals)
+
+    async def aclose(self) -> None:
+        """Release the backend's files and connections; calling it twice is harmless."""
+        await self.backend.aclose()
+
+    async def __aenter__(self) -> AsyncWorkspace:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ---- the outcome of every operation ----------------------------------------------------
+
+    async def _run(
+        self,
+        operation: str,
+        sender: object,
+        work: Callable[[], Awaitable[T]],
+        *,
+        chat_type: ChatType | None = None,
+    ) -> tuple[T, float]:
+        """Do ``work``; on an error, send operation_failed and re-raise it unchanged."""
+        started = perf_counter()
+        try:
+            result = await work()
+        except Exception as exc:
+            duration = perf_counter() - started
+            await signals.send_async(
+                signals.operation_failed,
+                sender,
+                workspace=self,
+                **failure_args(
+                    operation, exc, duration, chat_type=chat_type, flow_type=flow_type_of(sender)
+                ),
+            )
+            raise
+        return result, perf_counter() - started
+
+    async def _succeeded(self, signal: Any, sender: object, duration: float, **kwargs: Any) -> None:
+        await signals.send_async(
+            signal, sender, strict=self.strict_signals, workspace=self, duration=duration, **kwargs
+        )
+
+    async def _entity(
+        self, verb: str, word: str, sender: object, work: Callable[[], Awaitable[E]]
+    ) -> E:
+        result, duration = await self._run(f"{verb}_{word}", sender, work)
+        await self._succeeded(SUCCESS[verb, word], result, duration)
+        return result
+
+    # ---- chatflows, tools, assistants ------------------------------------------------------
+
+    async def create_chatflow(self, flow: Chatflow) -> Chatflow:
+        """Check and save a new chatflow; send :data:`~flowkit.signals.chatflow_created`.
+
+        :returns: the chatflow as saved (locally ``flow`` itself; on a Flowise server a new
+            object carrying the server's id). It is the signal's sender.
+        :raises ArgumentTypeError: when ``flow`` is not a Chatflow.
+        :raises FlowValidationError: when the flow is invalid.
+        :raises AlreadyExistsError: when a chatflow with its id exists.
+        """
+
+        async def work() -> Chatflow:
+            expect(flow, "chatflow", "create_chatflow")
+            flow.check()
+            return await self.backend.create(flow)
+
+        return await self._entity("create", "chatflow", flow, work)
+
+    async def update_chatflow(self, flow: Chatflow) -> Chatflow:
+        """Check and save a changed chatflow; send :data:`~flowkit.signals.chatflow_updated`.
+
+        :returns: the chatflow as saved now (the signal's sender).
+        :raises ArgumentTypeError: when ``flow`` is not a Chatflow.
+        :raises FlowValidationError: when the flow is invalid.
+        :raises NotFoundError: when no chatflow has its id.
+        """
+
+        async def work() -> Chatflow:
+            expect(flow, "chatflow", "update_chatflow")
+            flow.check()
+            return await self.backend.update(flow)
+
+        return await self._entity("update", "chatflow", flow, work)
+
+    async def delete_chatflow(self, flow_or_id: Chatflow | str) -> Chatflow:
+        """Delete a chatflow (and, locally, its messages and component state); send
+        :data:`~flowkit.signals.chatflow_deleted`.
+
+        :returns: the chatflow as it was (the signal's sender).
+        :raises ArgumentTypeError: when given neither a Chatflow nor an id.
+        :raises NotFoundError: when there is no such chatflow.
+        """
+        return await self._entity(
+            "delete",
+            "chatflow",
+            flow_or_id,
+            lambda: self.backend.delete(
+                Chatflow, entity_id_of(flow_or_id, "chatflow", "delete_chatflow")
+            ),
+        )
+
+    async def create_tool(self, tool: Tool) -> Tool:
+        """Save a new tool; send :data:`~flowkit.signals.tool_created`.
+
+        :returns: the tool as saved (the signal's sender).
+        :raises ArgumentTypeError: when ``tool`` is not a Tool.
+        :raises AlreadyExistsError: when a tool with its id exists.
+        """
+
+        async def work() -> Tool:
+            expect(tool, "tool", "create_tool")
+            return await self.backend.create(tool)
+
+        return await self._entity("create", "tool", tool, work)
+
+    async def update_tool(self, tool: Tool) -> Tool:
+        """Save a changed tool; send :data:`~flowkit.signals.tool_updated`.
+
+        :raises ArgumentTypeError: when ``tool`` is not a Tool.
+        :raises NotFoundError: when no tool has its id.
+        """
+
+        async def work() -> Tool:
+            expect(tool, "tool", "update_tool")
+            return await self.backend.update(tool)
+
+        return await self._entity("update", "tool", tool, work)
+
+    async def delete_tool(self, tool_or_id: Tool | str) -> Tool:
+        """Delete a tool; send :data:`~flowkit.signals.tool_deleted`.
+
+        :returns: the tool as it was.
+        :raises NotFoundError: when there is no such tool.
+        """
+        return await self._entity(
+            "delete",
+            "tool",
+            tool_or_id,
+            lambda: self.backend.delete(Tool, entity_id_of(tool_or_id, "tool", "delete_tool")),
+        )
+
+    async def create_assistant(self, assistant: Assistant) -> Assistant:
+        """Save a new assistant; send :data:`~flowkit.signals.assistant_created`.
+
+        :raises ArgumentTypeError: when ``assistant`` is not an Assistant.
+        :raises AlreadyExistsError: when an assistant with its id exists.
+        """
+
+        async def work() -> Assistant:
+            expect(assistant, "assistant", "create_assistant")
+            return await self.backend.create(assistant)
+
+        return await self._entity("create", "assistant", assistant, work)
+
+    async def update_assistant(self, assistant: Assistant) -> Assistant:
+        """Save a changed assistant; send :data:`~flowkit.signals.assistant_updated`.
+
+        :raises ArgumentTypeError: when ``assistant`` is not an Assistant.
+        :raises NotFoundError: when no assistant has its id.
+        """
+
+        async def work() -> Assistant:
+            expect(assistant, "assistant", "update_assistant")
+            return await self.backend.update(assistant)
+
+        return await self._entity("update", "assistant", assistant, work)
+
+    async def delete_assistant(self, assistant_or_id: Assistant | str) -> Assistant:
+        """Delete an assistant; send :data:`~flowkit.signals.assistant_deleted`.
+
+        :returns: the assistant as it was.
+        :raises NotFoundError: when there is no such assistant.
+        """
+        return await self._entity(
+            "delete",
+            "assistant",
+            assistant_or_id,
+            lambda: self.backend.delete(
+                Assistant, entity_id_of(assistant_or_id, "assistant", "delete_assistant")
+            ),
+        )
+
+    # ---- reading (no signal) ---------------------------------------------------------------
+
+    async def get_chatflow(self, chatflow_id: str) -> Chatflow:
+        """The saved chatflow (a copy). :raises NotFoundError: when there is none."""
+        return await self.backend.get(
+            Chatflow, entity_id_of(chatflow_id, "chatflow", "get_chatflow")
+        )
+
+    async def get_tool(self, tool_id: str) -> Tool:
+        """The saved tool (a copy). :raises NotFoundError: when there is none."""
+        return await self.backend.get(Tool, entity_id_of(tool_id, "tool", "get_tool"))
+
+    async def get_assistant(self, assistant_id: str) -> Assistant:
+        """The saved assistant (a copy). :raises NotFoundError: when there is none."""
+        return await self.backend.get(
+            Assistant, entity_id_of(assistant_id, "assistant", "get_assistant")
+        )
+
+    async def list_chatflows(self) -> builtins.list[Chatflow]:
+        """The saved chatflows, in the order they were saved."""
+        return await self.backend.list(Chatflow)
+
+    async def list_tools(self) -> builtins.list[Tool]:
+        """The saved tools, in the order they were saved."""
+        return await self.backend.list(Tool)
+
+    async def list_assistants(self) -> builtins.list[Assistant]:
+        """The saved assistants, in the order they were saved."""
+        return await self.backend.list(Assistant)
+
+    async def chat_messages(
+        self, flow_or_id: Chatflow | str, chat_id: str | None = None
+    ) -> builtins.list[ChatMessage]:
+        """The stored questions and answers of a chatflow (of one conversation), oldest first."""
+        flow_id = entity_id_of(flow_or_id, "chatflow", "chat_messages")
+        return await self.backend.chat_messages(flow_id, chat_id)
+
+    async def delete_chat_messages(
+        self, flow_or_id: Chatflow | str, chat_id: str | None = None
+    ) -> int:
+        """Delete a chatflow's stored messages (one conversation's). :returns: how many."""
+        flow_id = entity_id_of(flow_or_id, "chatflow", "delete_chat_messages")
+        return await self.backend.delete_chat_messages(flow_id, chat_id)
+
+    # ---- running flows ---------------------------------------------------------------------
+
+    async def _flow(self, flow_or_id: object, method: str) -> Chatflow:
+        if isinstance(flow_or_id, Chatflow):
+            return flow_or_id
+        return await self.backend.get(Chatflow, entity_id_of(flow_or_id, "chatflow", method))
+
+    async def upsert_vector(
+        self,
+        flow_or_id: Chatflow | str,
+        *,
+        stop_node_id: str | None = None,
+        chat_type: ChatType | str = ChatType.INTERNAL,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> UpsertResult:
+        """Run the saved chatflow's vector-store part in upsert mode; send
+        :data:`~flowkit.signals.vector_upserted`.
+
+        :param flow_or_id: a saved chatflow or its id (the saved version runs).
+        :param stop_node_id: the vector store to stop at (needed when there are several).
+        :param chat_type: where the upsert came from (``INTERNAL`` by default, as Flowise's UI).
+        :param overrides: Flowise ``overrideConfig``.
+        :raises NotFoundError: when the chatflow is not saved.
+        :raises FlowValidationError: when no single vector store can be chosen.
+        :raises ComponentError: when a node has no component or its component failed.
+        :raises ArgumentTypeError: when an argument has the wrong type.
+        """
+        holder: list[UpsertRequest] = []
+
+        async def work() -> UpsertResult:
+            flow = await self._flow(flow_or_id, "upsert_vector")
+            request = upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides)
+            holder.append(request)
+            return await self.backend.upsert(request)
+
+        result, duration = await self._run(
+            "upsert_vector", flow_or_id, work, chat_type=_loose_chat_type(chat_type)
+        )
+        request = holder[0]
+        await self._succeeded(
+            signals.vector_upserted,
+            request.flow,
+            duration,
+            stop_node_id=result.stop_node_id,
+            chat_type=request.chat_type,
+            result=result,
+        )
+        return result
+
+    async def predict(
+        self,
+        flow_or_id: Chatflow | str,
+        question: str,
+        *,
+        chat_id: str | None = None,
+        chat_type: ChatType | str = ChatType.EXTERNAL,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Prediction:
+        """Answer ``question`` with the saved chatflow; send
+        :data:`~flowkit.signals.prediction_sent`.
+
+        :param flow_or_id: a saved chatflow or its id (the saved version runs).
+        :param question: the question.
+        :param chat_id: the conversation (a fresh uuid4 when not given).
+        :param chat_type: where the question came from (``EXTERNAL`` by default, as the API).
+        :param overrides: Flowise ``overrideConfig``.
+        :raises NotFoundError: when the chatflow is not saved.
+        :raises FlowValidationError: when the flow has no valid ending node.
+        :raises ComponentError: when a node has no component or its component failed.
+        :raises ArgumentTypeError: when an argument has the wrong type.
+        """
+        holder: list[PredictRequest] = []
+
+        async def work() -> Prediction:
+            flow = await self._flow(flow_or_id, "predict")
+            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
+            holder.append(request)
+            return await self.backend.predict(request)
+
+        result, duration = await self._run(
+            "predict", flow_or_id, work, chat_type=_loose_chat_type(chat_type)
+        )
+        request = holder[0]
+        await self._succeeded(
+            signals.prediction_sent,
+            request.flow,
+            duration,
+            chat_id=result.chat_id,
+            chat_type=request.chat_type,
+            question=request.question,
+            result=result,
+        )
+        return result
+
+    async def stream(
+        self,
+        flow_or_id: Chatflow | str,
+        question: str,
+        *,
+        chat_id: str | None = None,
+        chat_type: ChatType | str = ChatType.EXTERNAL,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Like :meth:`predict`, yielding the answer as :class:`StreamEvent` objects.
+
+        Use it with ``async for``. Nothing happens until the first event is asked for. Once
+        the stream has ended, :data:`~flowkit.signals.prediction_sent` is sent with the
+        answer the events spell out; a raised error, or an ``error`` event, sends
+        :data:`~flowkit.signals.operation_failed` (operation ``"predict"``) instead. A stream
+        left before its end sends nothing.
+
+        :raises: what :meth:`predict` raises, from the iteration.
+        """
+        started = perf_counter()
+        kind = _loose_chat_type(chat_type)
+        try:
+            flow = await self._flow(flow_or_id, "predict")
+            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
+            reader = StreamReader(request)
+            async for event in self.backend.stream(request):
+                reader.read(event)
+                yield event
+        except (GeneratorExit, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            duration = perf_counter() - started
+            await signals.send_async(
+                signals.operation_failed,
+                flow_or_id,
+                workspace=self,
+                **failure_args(
+                    "predict", exc, duration, chat_type=kind, flow_type=flow_type_of(flow_or_id)
+                ),
+            )
+            raise
+        duration = perf_counter() - started
+        error = reader.failure()
+        if error is not None:
+            await signals.send_async(
+                signals.operation_failed,
+                flow_or_id,
+                workspace=self,
+                **failure_args("predict", error, duration, chat_type=kind, flow_type=flow.type),
+            )
+            return
+        result = reader.prediction()
+        await self._succeeded(
+            signals.prediction_sent,
+            request.flow,
+            duration,
+            chat_id=result.chat_id,
+            chat_type=request.chat_type,
+            question=request.question,
+            result=result,
+        )
+
+
+def _loose_chat_type(value: object) -> ChatType | None:
+    """``value`` as a ChatType for a failure signal, ``None`` when it is not one."""
+    try:
+        return ChatType(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
