@@ -154,7 +154,8 @@ class MetricsSubscriber:
         self._connected: list[tuple[NamedSignal, _Receiver]] = []
         # Each distinct outcome is bound once; the dicts only grow to a few dozen entries.
         self._bound: dict[tuple[str | None, str, str], Callable[[float], None]] = {}
-        self._predictions: dict[tuple[object, object], Callable[[float], None]] = {}
+        self._created: list[Callable[[float], None] | None] = [None, None]
+        self._predictions: list[Callable[[float], None] | None] = [None] * 4
 
     def connect(self) -> MetricsSubscriber:
         """Start listening (a second call does nothing). :returns: ``self``."""
@@ -194,20 +195,30 @@ class MetricsSubscriber:
 
     def _plain(self, name: str, operation: str, counter: str | None) -> _Receiver:
         outcome = self._outcome
+        bound: Callable[[float], None] | None = None
 
         def receiver(sender: Any, duration: float = 0.0, **kwargs: Any) -> None:
+            nonlocal bound
             try:
-                outcome(counter, operation, SUCCESS)(duration * 1000.0)
+                if bound is None:
+                    bound = outcome(counter, operation, SUCCESS)
+                bound(duration * 1000.0)
             except Exception:
                 _log_failure(name)
 
         return receiver
 
+    # Flow and chat types are StrEnums, whose hash is a Python-level call: the tables below
+    # are indexed by plain comparisons instead of a dictionary keyed by the enums.
+
     def _chatflow_created(self, sender: Any, duration: float = 0.0, **kwargs: Any) -> None:
         try:
-            multi = _is_multiagent(getattr(sender, "type", None))
-            counter = "agentflow_created" if multi else "chatflow_created"
-            self._outcome(counter, "create_chatflow", SUCCESS)(duration * 1000.0)
+            multi = getattr(sender, "type", None) == "MULTIAGENT"
+            record = self._created[multi]
+            if record is None:
+                counter = "agentflow_created" if multi else "chatflow_created"
+                record = self._created[multi] = self._outcome(counter, "create_chatflow", SUCCESS)
+            record(duration * 1000.0)
         except Exception:
             _log_failure("chatflow_created")
 
@@ -215,11 +226,13 @@ class MetricsSubscriber:
         self, sender: Any, chat_type: object = None, duration: float = 0.0, **kwargs: Any
     ) -> None:
         try:
-            key = (getattr(sender, "type", None), chat_type)
-            record = self._predictions.get(key)
+            flow_type = getattr(sender, "type", None)
+            index = (2 if flow_type == "MULTIAGENT" else 0) + (chat_type == "INTERNAL")
+            record = self._predictions[index]
             if record is None:
-                counter = prediction_counter(*key)
-                record = self._predictions[key] = self._outcome(counter, "predict", SUCCESS)
+                counter = prediction_counter(flow_type, chat_type)
+                record = self._outcome(counter, "predict", SUCCESS)
+                self._predictions[index] = record
             record(duration * 1000.0)
         except Exception:
             _log_failure("prediction_sent")
