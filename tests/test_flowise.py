@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flowise_data import flowise_edge, flowise_node
+from fuzz.strategies import built_flows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -617,50 +618,6 @@ def test_any_text_or_bytes_gives_a_flow_or_a_flow_validation_error(text: str | b
 
 
 # ---- round trip of random flows built in code ---------------------------------------------
-
-component_names = st.lists(
-    st.sampled_from(["chatOpenAI", "LlamaIndex", "faiss", "x", "0", "v2"]), min_size=1, max_size=3
-).map("_".join)
-input_values = st.dictionaries(st.text(max_size=8), json_values, max_size=3)
-data_fields: st.SearchStrategy[dict[str, Any]] = st.dictionaries(
-    st.sampled_from(["version", "description", "outputs"]), json_values
-)
-target_inputs = st.lists(st.sampled_from(["model", "memory", "tools"]), max_size=2, unique=True)
-categories = st.sampled_from([None, "Chains", "Chat Models", "Vector Stores", "Agents", "Tools"])
-
-
-@st.composite
-def built_flows(draw: st.DrawFn) -> Chatflow:
-    """A flow made with the builder: random components, inputs, sticky notes and edges,
-    parallel edges between the same pair through different target inputs among them."""
-    flow = Chatflow(name=draw(st.text(max_size=10)))
-    for _ in range(draw(st.integers(1, 6))):
-        if draw(st.integers(0, 4)) == 0:
-            flow.add_node(
-                "stickyNote",
-                type="stickyNote",
-                category="Utilities",
-                inputs={"note": draw(st.text(max_size=20))},
-            )
-            continue
-        flow.add_node(
-            draw(component_names),
-            category=draw(categories),
-            label=draw(st.none() | st.text(max_size=10)),
-            inputs=draw(input_values),
-            credential=draw(st.none() | st.text(min_size=1, max_size=8)),
-            **draw(data_fields),
-        )
-    ids = [n.id for n in flow.nodes]
-    for _ in range(draw(st.integers(0, 8))):
-        source, target = draw(st.sampled_from(ids)), draw(st.sampled_from(ids))
-        for target_input in draw(target_inputs):
-            if not any(
-                e.source == source and e.target == target and e.target_input == target_input
-                for e in flow.edges
-            ):
-                flow.connect(source, target, target_input)
-    return flow
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

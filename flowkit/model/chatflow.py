@@ -189,9 +189,13 @@ class Chatflow(BaseModel):
             "updatedDate": iso_time(self.updated_at),
         }
         record: dict[str, Any] = {"id": self.id, "name": self.name}
-        record["flowData"] = json.dumps(
-            self.to_flowise(), ensure_ascii=False, separators=(",", ":")
-        )
+        try:
+            record["flowData"] = json.dumps(self.to_flowise(), separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise FlowValidationError(
+                f"chatflow {self.id!r} cannot be serialized: a node or edge holds a value "
+                f"that is not JSON ({exc}); keep inputs and extra keys JSON-shaped"
+            ) from None
         record.update(values)
         for key, value in self.record_extra.items():
             record.setdefault(key, clone(value))

@@ -234,7 +234,7 @@ class Assistant(BaseModel):
     def _to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {
             "id": self.id,
-            "details": json.dumps(self.details, ensure_ascii=False, separators=(",", ":")),
+            "details": json.dumps(self.details, separators=(",", ":")),
             "credential": self.credential,
             "iconSrc": self.icon_src,
             "type": self.type.value,

@@ -20,7 +20,7 @@ from flowise_data import flowise_edge, flowise_node
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from flowkit import FlowValidationError
+from flowkit import Chatflow, FlowType, FlowValidationError, Tool
 
 T = TypeVar("T")
 
@@ -654,3 +654,96 @@ def iter_sample(items: list[T], most: int) -> Iterator[T]:
     step = (len(items) - 1) / (most - 1)
     for i in range(most):
         yield items[round(i * step)]
+
+
+# ---- flows built in code --------------------------------------------------------------------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+)
+json_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""Small JSON values (NaN excluded: it never equals itself)."""
+component_names = st.lists(
+    st.sampled_from(["chatOpenAI", "LlamaIndex", "faiss", "x", "0", "v2"]), min_size=1, max_size=3
+).map("_".join)
+_input_values = st.dictionaries(st.text(max_size=8), json_values, max_size=3)
+_data_fields: st.SearchStrategy[dict[str, Any]] = st.dictionaries(
+    st.sampled_from(["version", "description", "outputs"]), json_values
+)
+_target_inputs = st.lists(st.sampled_from(["model", "memory", "tools"]), max_size=2, unique=True)
+_categories = st.sampled_from([None, "Chains", "Chat Models", "Vector Stores", "Agents", "Tools"])
+
+
+@st.composite
+def built_flows(draw: st.DrawFn) -> Chatflow:
+    """A flow made with the builder: random components, inputs, sticky notes and edges,
+    parallel edges between the same pair through different target inputs among them."""
+    flow = Chatflow(name=draw(st.text(max_size=10)))
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.integers(0, 4)) == 0:
+            flow.add_node(
+                "stickyNote",
+                type="stickyNote",
+                category="Utilities",
+                inputs={"note": draw(st.text(max_size=20))},
+            )
+            continue
+        flow.add_node(
+            draw(component_names),
+            category=draw(_categories),
+            label=draw(st.none() | st.text(max_size=10)),
+            inputs=draw(_input_values),
+            credential=draw(st.none() | st.text(min_size=1, max_size=8)),
+            **draw(_data_fields),
+        )
+    ids = [n.id for n in flow.nodes]
+    for _ in range(draw(st.integers(0, 8))):
+        source, target = draw(st.sampled_from(ids)), draw(st.sampled_from(ids))
+        for target_input in draw(_target_inputs):
+            if not any(
+                e.source == source and e.target == target and e.target_input == target_input
+                for e in flow.edges
+            ):
+                flow.connect(source, target, target_input)
+    return flow
+
+
+@st.composite
+def recorded_flows(draw: st.DrawFn) -> Chatflow:
+    """A built flow with every field of a Flowise API record set at random as well."""
+    flow = draw(built_flows())
+    flow.type = draw(st.sampled_from(list(FlowType)))
+    flow.deployed = draw(st.none() | st.booleans())
+    flow.is_public = draw(st.none() | st.booleans())
+    flow.apikeyid = draw(st.none() | st.text(max_size=8))
+    flow.chatbot_config = draw(st.none() | st.text(max_size=12))
+    flow.api_config = draw(st.none() | st.text(max_size=12))
+    flow.category = draw(st.none() | st.text(max_size=8))
+    flow.flow_extra = draw(st.dictionaries(st.sampled_from(["viewport", "x", "ü"]), json_values))
+    flow.record_extra = draw(
+        st.dictionaries(st.sampled_from(["workspaceId", "speechToText", "analytic"]), json_values)
+    )
+    return flow
+
+
+tools = st.builds(
+    Tool,
+    name=st.text(min_size=1, max_size=10),
+    description=st.text(max_size=10),
+    color=st.none() | st.text(max_size=6),
+    icon_src=st.none() | st.text(max_size=6),
+    input_schema=st.none() | st.text(max_size=10) | st.lists(json_values, max_size=3),
+    func=st.none() | st.text(max_size=10),
+    extra=st.dictionaries(st.sampled_from(["workspaceId", "updatedDate", "é"]), json_values),
+)
+"""Tools built in code, every field at random."""
