@@ -55,6 +55,7 @@ class AsyncFlowiseClient:
     :param stream_timeout: seconds a streamed prediction may wait for its next frame.
     :param retries: how many times an idempotent call is sent again.
     :param backoff: the first retry's wait, doubling each time.
+    :param max_wait: the longest wait between two attempts, ``Retry-After`` included.
     :param transport: an ``httpx`` transport (tests plug one in).
     :param verify: check the server's TLS certificate (``True``: against the default CA
         bundle, one context shared by every client), not (``False``), or with this context.
@@ -70,6 +71,7 @@ class AsyncFlowiseClient:
         stream_timeout: float = 120.0,
         retries: int = 3,
         backoff: float = 0.25,
+        max_wait: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
@@ -82,6 +84,7 @@ class AsyncFlowiseClient:
             stream_timeout=stream_timeout,
             retries=retries,
             backoff=backoff,
+            max_wait=max_wait,
         )
         self._http = httpx.AsyncClient(
             headers=self.settings.headers(),

@@ -126,3 +126,14 @@ def test_a_refused_prediction_is_not_retried() -> None:
         client.predict(ID, "hi")
 
     assert transport.sent == 1
+
+
+def test_a_long_retry_after_is_capped_by_max_wait(fake: FakeFlowise) -> None:
+    slow_down = Answer(503, b"{}", {"Content-Type": "application/json", "Retry-After": "100"})
+    fake.add("GET", "/api/v1/tools", slow_down, OK)
+
+    with FlowiseClient(fake.url, max_wait=0.2) as client:
+        started = time.monotonic()
+        assert client.list_tools() == []
+
+    assert time.monotonic() - started < 2
