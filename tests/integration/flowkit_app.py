@@ -5,7 +5,8 @@ with metrics (and traces, and telemetry over OTLP) configured from its environme
 ``FLOWKIT_METRICS_PORT``), run :data:`OPERATIONS`, print ``READY <port>``, keep serving until
 stdin closes. ``python flowkit_app.py otlp``: also traces and telemetry through
 :class:`~flowkit.telemetry.otel_sink.OTelLogSink`, with the secret planted in every field a
-user can fill; flush everything, print ``DONE``, exit.
+user can fill, and ``FLOWKIT_TELEMETRY_SINK=otel`` choosing the sink; flush everything,
+print ``DONE``, exit.
 
 Every operation (counts the tests check):
 
@@ -107,10 +108,9 @@ def serve() -> None:
 def otlp() -> None:
     import flowkit.metrics
     from flowkit.telemetry import Telemetry
-    from flowkit.telemetry.otel_sink import OTelLogSink
 
     installation = flowkit.metrics.install()
-    telemetry = Telemetry(sink=OTelLogSink()).connect()
+    telemetry = Telemetry().connect()  # FLOWKIT_TELEMETRY_SINK=otel: OTelLogSink
     run_operations()
     installation.flush()
     assert telemetry.flush(timeout=20), "telemetry was not delivered to the collector"

@@ -30,6 +30,7 @@ def received(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             FLOWKIT_TRACES="true",
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
             OTEL_METRIC_EXPORT_INTERVAL="600000",
+            FLOWKIT_TELEMETRY_SINK="otel",
         )
         done = subprocess.run(
             [PYTHON, str(APP), "otlp"],
