@@ -3,12 +3,14 @@ folder, through the Workspace's public methods (so every signal is sent, on any 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from flowkit.gitops.folder import Document, to_assistant, to_chatflow, to_tool
-from flowkit.gitops.plan import Action, Change, Plan
+from flowkit.gitops.plan import Action, Change, Plan, PlanError
 from flowkit.gitops.pull import Readable
+from flowkit.gitops.references import tools_resolved
 from flowkit.model import Assistant, Chatflow, Tool
 
 __all__ = ["Applied", "Writable", "apply"]
@@ -50,14 +52,29 @@ def apply(workspace: Writable, planned: Plan) -> list[Applied]:
     left).
 
     :returns: the changes carried out, each with the entity's id.
+    :raises PlanError: when a flow uses a tool the workspace has not (gone since planning).
     :raises FlowkitError: whatever the workspace raises for a change (``NotFoundError`` when
         an entity went away since planning, ``FlowValidationError`` for an invalid flow, a
         Flowise API error, ...).
     """
     done: list[Applied] = []
+    tool_ids: dict[str, str] | None = None
     for change in planned.changes:
+        if change.document.kind.entity == "chatflow" and change.action is not Action.DELETE:
+            if tool_ids is None:  # once the folder's tools are there (they come first)
+                tool_ids = {tool.name: tool.id for tool in workspace.tools}
+            change = _with_tools(change, tool_ids)
         done.append(Applied(change, _carry_out(workspace, change)))
     return done
+
+
+def _with_tools(change: Change, tool_ids: dict[str, str]) -> Change:
+    """``change`` with the tool names its flow uses replaced by the target's tool ids."""
+    data = copy.deepcopy(change.resolved if change.resolved is not None else change.document.data)
+    problems = tools_resolved(data, tool_ids)
+    if problems:
+        raise PlanError([f"{change.document.label}: {problem}" for problem in problems])
+    return replace(change, resolved=data)
 
 
 def _carry_out(workspace: Writable, change: Change) -> str:

@@ -18,6 +18,7 @@ from flowkit.errors import FlowkitError, FlowValidationError
 from flowkit.gitops.credentials import Credentials, credentials_of, resolved
 from flowkit.gitops.folder import (
     KINDS,
+    TOOLS,
     Document,
     FolderError,
     Key,
@@ -28,6 +29,7 @@ from flowkit.gitops.folder import (
     tool_document,
 )
 from flowkit.gitops.pull import Readable, duplicates, workspace_documents
+from flowkit.gitops.references import referenced_tools
 from flowkit.model import Chatflow
 
 __all__ = ["Action", "Change", "Plan", "PlanError", "plan"]
@@ -130,8 +132,9 @@ def plan(
     :param credentials: the workspace's credentials (default: :func:`credentials_of`).
     :raises PlanError: listing every problem at once: a file that cannot be read or loaded,
         two files with one kind and name, several workspace entities with the kind and name
-        of a file (naming their ids: which one to update?), a credential named in a file
-        that the workspace has not (naming the node). Entities sharing a name that no file
+        of a file or of a tool a flow uses (naming their ids: which one?), a credential
+        named in a file that the workspace has not, a tool a flow uses that neither the
+        folder nor the workspace has (naming the node). Entities sharing a name that no file
         has are no problem: they are kept, or each deleted with ``prune``.
     """
     book = credentials if credentials is not None else credentials_of(workspace)
@@ -140,7 +143,8 @@ def plan(
     except FolderError as exc:
         raise PlanError(exc.problems) from None
     found = workspace_documents(workspace, book)
-    problems = duplicates(found, wanted)
+    used, problems = _used_tools(wanted, found)
+    problems = duplicates(found, [*wanted, *(key for key in used if key not in wanted)]) + problems
     current = {key: twins[0] for key, twins in found.items()}
     changes: list[Change] = []
     for key, document in _ordered(wanted):
@@ -170,6 +174,27 @@ def plan(
                 kept.append(remote.document.label)
     warnings = tuple(w for twins in found.values() for remote in twins for w in remote.warnings)
     return Plan(tuple(changes), tuple(sorted(kept)), warnings)
+
+
+def _used_tools(
+    wanted: dict[Key, Document], found: dict[Key, list[Any]]
+) -> tuple[list[Key], list[str]]:
+    """The keys of the tools the folder's flows use, and one problem per tool that neither
+    the folder nor the workspace has."""
+    used: list[Key] = []
+    problems: list[str] = []
+    for document in wanted.values():
+        if document.kind.entity != "chatflow":
+            continue
+        for node_id, name in referenced_tools(document.data):
+            key = (TOOLS.folder, name)
+            used.append(key)
+            if key not in wanted and key not in found:
+                problems.append(
+                    f"{document.label}: node {node_id!r} uses tool {name!r}, which neither "
+                    f"the folder ({TOOLS.folder}/) nor the target has"
+                )
+    return list(dict.fromkeys(used)), problems
 
 
 def _ordered(items: dict[Key, Any]) -> list[tuple[Key, Any]]:

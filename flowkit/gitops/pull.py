@@ -20,6 +20,7 @@ from flowkit.gitops.folder import (
     tool_document,
     write_document,
 )
+from flowkit.gitops.references import tools_named
 from flowkit.model import Assistant, Chatflow, Tool
 
 __all__ = ["PullResult", "Readable", "Remote", "duplicates", "pull", "workspace_documents"]
@@ -57,7 +58,8 @@ def workspace_documents(
 ) -> dict[Key, list[Remote]]:
     """Return every chatflow, tool and assistant of ``workspace`` in folder form, by key
     (several entities under one key when they share a kind and a name; see
-    :func:`duplicates`).
+    :func:`duplicates`). Credential ids become names (:mod:`~flowkit.gitops.credentials`),
+    and so do the ids of custom tools a flow's nodes use (:mod:`~flowkit.gitops.references`).
 
     An assistant without ``details.name`` cannot be in a folder: it is left out, with a
     warning on the first entity listed (or none when there is no other entity).
@@ -66,8 +68,10 @@ def workspace_documents(
     """
     book = credentials if credentials is not None else credentials_of(workspace)
     found: dict[Key, list[Remote]] = {}
+    tools = workspace.tools
+    tool_names = {tool.id: tool.name for tool in tools}
     entities: list[tuple[str, Tool | Assistant | Chatflow]] = [
-        *(("tool", t) for t in workspace.tools),
+        *(("tool", t) for t in tools),
         *(("assistant", a) for a in workspace.assistants),
         *(("chatflow", f) for f in workspace.chatflows),
     ]
@@ -84,6 +88,9 @@ def workspace_documents(
             left_out.extend(f"{p}; left out" for p in exc.problems)
             continue
         warnings = [f"{document.label}: {w}" for w in named(document.data, entity, book)]
+        if entity == "chatflow":
+            found_tools = tools_named(document.data, tool_names)
+            warnings += [f"{document.label}: {w}" for w in found_tools]
         found.setdefault(document.key, []).append(
             Remote(document, item.id, tuple(left_out + warnings))
         )

@@ -81,3 +81,17 @@ def set_input(path: Path, node_id: str, name: str, value: Any) -> None:
         if node["id"] == node_id:
             node["data"]["inputs"][name] = value
     write(path, data)
+
+
+def tool_flow(tool_id: str, name: str = "Uses a tool") -> Chatflow:
+    """A flow whose Custom Tool node selects the tool with id ``tool_id``, and an agent flow
+    style config deeper down that selects it too."""
+    flow = Chatflow(name=name)
+    tool = flow.add_node("customTool", category="Tools", inputs={"selectedTool": tool_id})
+    agent = flow.add_node(
+        "toolAgent",
+        category="Agents",
+        inputs={"agentTools": [{"agentSelectedToolConfig": {"selectedTool": tool_id}}]},
+    )
+    flow.connect(tool, agent, "tools")
+    return flow

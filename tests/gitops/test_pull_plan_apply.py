@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from flowkit import Workspace
 from flowkit.gitops import Action, Credentials, FolderError, PlanError, apply, plan, pull
 
-from .conftest import OpenWorkspace, calculator, docs_flow, helper, read, set_input, write
+from .conftest import (
+    OpenWorkspace,
+    calculator,
+    docs_flow,
+    helper,
+    read,
+    set_input,
+    tool_flow,
+    write,
+)
 
 
 def test_pull_writes_one_file_per_entity_named_by_its_name(
@@ -330,3 +339,50 @@ def test_any_one_edited_input_plans_as_exactly_that_node_and_input(
     ]
     assert workspace.chatflows[0].node(node["id"]).inputs[name] == value
     assert plan(workspace, folder).empty
+
+
+def test_a_flow_names_the_custom_tools_it_uses_and_gets_the_targets_ids(
+    open_workspace: OpenWorkspace, tmp_path: Path
+) -> None:
+    source = open_workspace("source")
+    tool = source.create_tool(calculator())
+    source.create_chatflow(tool_flow(tool.id))
+    target = open_workspace("target")
+
+    pull(source, tmp_path)
+    planned = plan(target, tmp_path)
+    apply(target, planned)
+
+    text = (tmp_path / "chatflows" / "Uses a tool.json").read_text(encoding="utf-8")
+    assert tool.id not in text
+    assert text.count('"selectedTool": "tool:calculator"') == 2
+    (copy,) = target.tools
+    assert copy.id != tool.id
+    (flow,) = target.chatflows
+    assert flow.node("customTool_0").inputs["selectedTool"] == copy.id
+    nested = flow.node("toolAgent_0").inputs["agentTools"][0]["agentSelectedToolConfig"]
+    assert nested["selectedTool"] == copy.id
+    assert plan(target, tmp_path).empty
+
+
+def test_a_tool_neither_the_folder_nor_the_target_has_is_a_plan_error(
+    open_workspace: OpenWorkspace, tmp_path: Path
+) -> None:
+    source = open_workspace("source")
+    tool = source.create_tool(calculator())
+    source.create_chatflow(tool_flow(tool.id))
+    pull(source, tmp_path)
+    (tmp_path / "tools" / "calculator.json").unlink()
+    target = open_workspace("target")
+
+    with pytest.raises(PlanError) as caught:
+        plan(target, tmp_path)
+
+    assert caught.value.problems == (
+        "chatflows/Uses a tool: node 'customTool_0' uses tool 'calculator', which neither the "
+        "folder (tools/) nor the target has",
+        "chatflows/Uses a tool: node 'toolAgent_0' uses tool 'calculator', which neither the "
+        "folder (tools/) nor the target has",
+    )
+    target.create_tool(calculator())
+    assert [c.line for c in plan(target, tmp_path).changes] == ["+ chatflows/Uses a tool"]
