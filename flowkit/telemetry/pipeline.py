@@ -508,7 +508,7 @@ def _watch_forks(pipeline: Pipeline) -> None:
     with _hooks_lock:
         _all.add(pipeline)
         if not _fork_registered:
-            os.register_at_fork(after_in_child=_after_fork_in_child)
+            os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
             _fork_registered = True
 
 
@@ -518,10 +518,31 @@ def _after_fork_in_child() -> None:
     _live.clear()
     for pipeline in list(_all):
         pipeline._after_fork_in_child()
-    multiprocessing = sys.modules.get("multiprocessing.util")
-    if multiprocessing is not None and _exit_registered:
-        # A multiprocessing child ends with os._exit after its own finalizers: flush there.
-        multiprocessing.Finalize(None, _shutdown_all, exitpriority=100)
+
+
+class _MultiprocessingHook:
+    """The object multiprocessing's after-fork registry holds (it keeps keys weakly)."""
+
+
+_MULTIPROCESSING_HOOK = _MultiprocessingHook()
+_multiprocessing_hooked = False
+
+
+def _before_fork() -> None:
+    # A multiprocessing child clears the finalizers it inherited, runs its after-fork
+    # hooks, and ends with os._exit once its finalizers ran (atexit hooks never run): the
+    # exit flush must be one of those finalizers, registered from an after-fork hook.
+    global _multiprocessing_hooked
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and not _multiprocessing_hooked:
+        util.register_after_fork(_MULTIPROCESSING_HOOK, _flush_at_multiprocessing_exit)
+        _multiprocessing_hooked = True
+
+
+def _flush_at_multiprocessing_exit(_hook: object) -> None:
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.Finalize(None, _shutdown_all, exitpriority=100)
 
 
 def _register_exit(pipeline: Pipeline) -> None:
