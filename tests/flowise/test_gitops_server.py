@@ -117,6 +117,14 @@ def _rag_flow(each: Server) -> Chatflow:
     return Chatflow.from_flowise(data, name=FLOW_NAME)
 
 
+def _tool_flow(tool_id: str) -> Chatflow:
+    flow = Chatflow(name="Uses a tool")
+    tool = flow.add_node("customTool", category="Tools", inputs={"selectedTool": tool_id})
+    agent = flow.add_node("toolAgent", category="Agents")
+    flow.connect(tool, agent, "tools")
+    return flow
+
+
 def _graph(flow: Chatflow) -> dict[str, Any]:
     exported = flow.to_flowise()
     return {"nodes": exported["nodes"], "edges": exported["edges"]}
@@ -150,9 +158,10 @@ def test_a_folder_pulled_from_one_server_applies_to_a_fresh_second_one(
     ):
         _empty(source_server.url, source_server.api_key)
         original = source.create_chatflow(_rag_flow(source_server))
-        source.create_tool(
+        tool = source.create_tool(
             Tool(name="flowkit_adder", description="adds", func="return 1;", color="blue")
         )
+        source.create_chatflow(_tool_flow(tool.id))
 
         pulled = pull(source, tmp_path / "flows")
         files = "".join(p.read_text("utf-8") for p in (tmp_path / "flows").rglob("*.json"))
@@ -160,15 +169,24 @@ def test_a_folder_pulled_from_one_server_applies_to_a_fresh_second_one(
         apply(target, first)
         second = plan(target, tmp_path / "flows")
 
-        assert sorted(pulled.written) == [f"chatflows/{FLOW_NAME}.json", "tools/flowkit_adder.json"]
+        assert sorted(pulled.written) == [
+            "chatflows/Uses a tool.json",
+            f"chatflows/{FLOW_NAME}.json",
+            "tools/flowkit_adder.json",
+        ]
+        assert tool.id not in files
         assert source_id not in files
         assert f"credential:{MOCK_CREDENTIAL}" in files
         assert [c.line for c in first.changes] == [
             "+ tools/flowkit_adder",
+            "+ chatflows/Uses a tool",
             f"+ chatflows/{FLOW_NAME}",
         ]
         assert second.empty
-        (copy,) = target.chatflows
+        copy, uses_tool = sorted(target.chatflows, key=lambda flow: flow.name != FLOW_NAME)
+        (target_tool,) = target.tools
+        assert target_tool.id != tool.id
+        assert uses_tool.node("customTool_0").inputs["selectedTool"] == target_tool.id
         expected = _graph(original)
         for node in expected["nodes"]:
             if node["data"].get("credential") == source_id:
