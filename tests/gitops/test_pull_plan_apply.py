@@ -386,3 +386,19 @@ def test_a_tool_neither_the_folder_nor_the_target_has_is_a_plan_error(
     )
     target.create_tool(calculator())
     assert [c.line for c in plan(target, tmp_path).changes] == ["+ chatflows/Uses a tool"]
+
+
+def test_pull_writes_an_entity_back_to_the_file_that_holds_it(
+    open_workspace: OpenWorkspace, tmp_path: Path
+) -> None:
+    workspace = open_workspace("source")
+    workspace.create_tool(calculator())
+    (tmp_path / "tools").mkdir()
+    marketplace_style = tmp_path / "tools" / "Calculator Tool.json"
+    write(marketplace_style, {"name": "calculator", "description": "old", "func": "return 0;"})
+
+    result = pull(workspace, tmp_path)
+
+    assert result.written == ["tools/Calculator Tool.json"]
+    assert [p.name for p in (tmp_path / "tools").iterdir()] == ["Calculator Tool.json"]
+    assert read(marketplace_style)["func"] == "return $a + $b;"
