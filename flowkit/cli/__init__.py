@@ -31,7 +31,8 @@ _DESCRIPTION = """\
 Build, check and inspect Flowise-style flows, and see exactly what flowkit's telemetry sends.
 
 exit status: 0 success, 1 `validate` found problems, 2 bad usage or bad input
-(one "flowkit: error: ..." line on standard error).
+(one "flowkit: error: ..." line on standard error). pull, plan and apply, as
+Terraform: 0 success (plan: nothing to change), 2 plan found changes, 1 any error.
 """
 
 
