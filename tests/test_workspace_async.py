@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -358,3 +359,63 @@ def test_async_upsert_vector_of_an_unsaved_flow_fails_and_sends_nothing() -> Non
         asyncio.run(ws.upsert_vector(retrieval_demo_flow(TEXT)))
 
     assert heard == []
+
+
+# ---- sync components run off the event loop ---------------------------------------------------
+
+
+def test_ten_concurrent_predictions_with_a_slow_sync_component_overlap() -> None:
+    def slow_model(inputs: dict[str, Any], context: RunContext) -> Any:
+        time.sleep(0.2)  # a blocking call: it must not hold the event loop
+        return fake_chat_model(inputs, context)
+
+    ws = workspace(registry_with("fakeChatModel", slow_model))
+    flow = saved_flow(ws)
+
+    async def serial() -> float:
+        started = time.perf_counter()
+        for _ in range(10):
+            await ws.predict(flow, QUESTION)
+        return time.perf_counter() - started
+
+    async def concurrent() -> float:
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(ws.predict(flow, QUESTION) for _ in range(10)))
+        assert len({a.chat_id for a in answers}) == 10
+        return time.perf_counter() - started
+
+    serial_time = asyncio.run(serial())
+    concurrent_time = asyncio.run(concurrent())
+
+    ratio = concurrent_time / serial_time
+    print(
+        f"10 predictions: serial {serial_time:.3f} s, concurrent {concurrent_time:.3f} s, "
+        f"ratio {ratio:.3f}"
+    )
+    assert serial_time >= 10 * 0.2
+    assert ratio < 0.5
+
+
+def test_a_slow_sync_component_leaves_the_event_loop_free() -> None:
+    def slow_model(inputs: dict[str, Any], context: RunContext) -> Any:
+        time.sleep(0.3)
+        return fake_chat_model(inputs, context)
+
+    ws = workspace(registry_with("fakeChatModel", slow_model))
+    flow = saved_flow(ws)
+
+    async def scenario() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        await ws.predict(flow, QUESTION)
+        task.cancel()
+        return ticks
+
+    assert asyncio.run(scenario()) >= 10
