@@ -13,6 +13,7 @@ module is their public home.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flowkit.model import Chatflow, FlowType
@@ -28,6 +29,7 @@ __all__ = [
     "clone",
     "detect_flow_type",
     "edge_to_flowise",
+    "is_tool_export",
     "node_to_flowise",
     "read_json",
     "tool_from_flowise",
@@ -68,3 +70,19 @@ def chatflow_to_flowise(flow: Chatflow) -> dict[str, Any]:
     result is a fresh structure: changing it never changes the flow.
     """
     return flow.to_flowise()
+
+
+_TOOL_ONLY_KEYS = frozenset({"func", "schema"})
+
+
+def is_tool_export(obj: Any) -> bool:
+    """Whether parsed JSON ``obj`` is a Flowise tool export or tool record (it has ``func``
+    or ``schema`` and neither ``nodes`` nor ``flowData``), not a flow.
+
+    :param obj: what :func:`read_json` returned.
+    """
+    return (
+        isinstance(obj, Mapping)
+        and bool(_TOOL_ONLY_KEYS & obj.keys())
+        and not {"nodes", "flowData"} & obj.keys()
+    )

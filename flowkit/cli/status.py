@@ -4,13 +4,21 @@ the instance id lives; reads the settings and creates nothing."""
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from flowkit.cli.common import CommandError, Subparsers
 from flowkit.metrics import status as metrics_status
 from flowkit.telemetry.identity import peek_instance_id
+from flowkit.telemetry.options import TelemetryOptions
 from flowkit.telemetry.settings import OPT_OUT_VARIABLES, TelemetrySettings
 
-__all__ = ["add_parser", "describe", "telemetry_status"]
+__all__ = [
+    "add_parser",
+    "describe",
+    "effective_destination",
+    "posthog_extra_installed",
+    "telemetry_status",
+]
 
 _STATUS_HELP = """\
 Say whether telemetry is on, which variable and source decided, where events go and where
@@ -42,8 +50,68 @@ def _no_subcommand(args: argparse.Namespace) -> int:
     raise CommandError("choose a telemetry action: status (see 'flowkit telemetry --help')")
 
 
-def describe(settings: TelemetrySettings) -> list[str]:
-    """Return the status lines for ``settings``; reads the instance id without creating it."""
+def posthog_extra_installed() -> bool:
+    """Whether the ``posthog`` extra (``urllib3``) can be imported, as the PostHog sink
+    needs it."""
+    try:
+        importlib.import_module("urllib3")
+    except ImportError:
+        return False
+    return True
+
+
+def effective_destination(
+    settings: TelemetrySettings,
+    options: TelemetryOptions | None = None,
+    *,
+    posthog_ready: bool | None = None,
+) -> str:
+    """Say in one line where events really go: the sink the telemetry client will make,
+    with its fallbacks (a file when the PostHog extra is missing or the key is).
+
+    :param settings: the telemetry settings.
+    :param options: the pipeline's options (``FLOWKIT_TELEMETRY_SINK``; default: read from
+        the environment).
+    :param posthog_ready: whether the PostHog sink can be made (default: whether the
+        ``posthog`` extra imports).
+    """
+    if not settings.enabled:
+        return settings.describe_destination()
+    kind = (options or TelemetryOptions.from_env()).sink
+    default_file = settings.home / "telemetry.jsonl"
+    if kind == "otel":
+        return "OpenTelemetry logs at the OTEL_EXPORTER_OTLP_* endpoint (FLOWKIT_TELEMETRY_SINK)"
+    if kind == "log":
+        return "the Python logger 'flowkit.telemetry' (FLOWKIT_TELEMETRY_SINK=log)"
+    if kind == "file":
+        return f"local file {settings.telemetry_file or default_file} (FLOWKIT_TELEMETRY_SINK)"
+    if settings.posthog_api_key and kind in (None, "posthog"):
+        ready = posthog_extra_installed() if posthog_ready is None else posthog_ready
+        if ready:
+            return f"PostHog at {settings.posthog_host}"
+        return (
+            f"local file {default_file}: POSTHOG_PUBLIC_API_KEY is set but the PostHog extra "
+            "is missing (pip install 'flowkit[posthog]' to send to PostHog)"
+        )
+    if kind == "posthog":
+        return (
+            f"local file {settings.destination.target}: FLOWKIT_TELEMETRY_SINK=posthog needs "
+            "POSTHOG_PUBLIC_API_KEY"
+        )
+    return f"local file {settings.destination.target}"
+
+
+def describe(
+    settings: TelemetrySettings,
+    options: TelemetryOptions | None = None,
+    *,
+    posthog_ready: bool | None = None,
+) -> list[str]:
+    """Return the status lines for ``settings``; reads the instance id without creating it.
+
+    :param options: see :func:`effective_destination`.
+    :param posthog_ready: see :func:`effective_destination`.
+    """
     variables = " nor ".join(OPT_OUT_VARIABLES)
     dotenv = f".env file {settings.dotenv_file}" if settings.dotenv_file else "no .env file"
     if settings.enabled:
@@ -53,7 +121,9 @@ def describe(settings: TelemetrySettings) -> list[str]:
         ]
     else:
         lines = ["Telemetry: off", f"Decided by: {settings.disabled_by or 'disabled in code'}"]
-    lines.append(f"Events go to: {settings.describe_destination()}")
+    lines.append(
+        f"Events go to: {effective_destination(settings, options, posthog_ready=posthog_ready)}"
+    )
     instance_id = peek_instance_id(settings.home)
     if instance_id is not None:
         lines.append(f"Instance id: {instance_id} (in {settings.instance_file})")
@@ -64,8 +134,7 @@ def describe(settings: TelemetrySettings) -> list[str]:
         )
     else:
         lines.append(
-            f"Instance id: none in {settings.instance_file}; none is created while "
-            "telemetry is off"
+            f"Instance id: none in {settings.instance_file}; none is created while telemetry is off"
         )
     if settings.enabled:
         lines.append("Turn it off with: DISABLE_FLOWISE_TELEMETRY=true (environment or .env)")
