@@ -23,11 +23,12 @@ import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from flowkit.telemetry.envelope import TelemetryEvent
-from flowkit.telemetry.events import PROFILES, spec
+from flowkit.telemetry.events import PROFILES, FlowGraph, spec
 from flowkit.telemetry.files import append_lines, open_private
 
 __all__ = ["Claim", "Outbox", "parse_line"]
@@ -67,13 +68,56 @@ def parse_line(line: bytes) -> TelemetryEvent:
     keys = list(properties)
     for profile in PROFILES:
         model = event.model(profile)
-        if keys == [f.alias or k for k, f in model.model_fields.items()]:
-            model.model_validate(properties)
+        fields = model.model_fields
+        if keys == [f.alias or k for k, f in fields.items()]:
+            if not _plainly_valid(fields.values(), properties):
+                model.model_validate(properties)  # the slow, exact check: raises if invalid
             break
     else:
         raise ValueError(f"{name}: properties fit no profile")
     moment = datetime.fromisoformat(stamp)
     return TelemetryEvent(name, distinct_id, properties, moment, uuid)
+
+
+def _plainly_valid(fields: Any, properties: dict[str, Any]) -> bool:
+    """A quick check that accepts only what the payload model accepts unchanged."""
+    for field, value in zip(fields, properties.values(), strict=True):
+        annotation = field.annotation
+        if annotation is str:
+            if type(value) is not str:
+                return False
+        elif annotation is FlowGraph:
+            if not _plain_graph(value):
+                return False
+        elif isinstance(annotation, type) and issubclass(annotation, Enum):
+            if value not in _ENUM_VALUES.setdefault(annotation, {m.value for m in annotation}):
+                return False
+        elif not field.is_required():
+            if value != field.default or type(value) is not type(field.default):
+                return False
+        else:
+            return False
+    return True
+
+
+_ENUM_VALUES: dict[type, set[Any]] = {}
+
+
+def _plain_graph(graph: Any) -> bool:
+    if type(graph) is not dict or list(graph) != ["nodes", "edges"]:
+        return False
+    nodes, edges = graph["nodes"], graph["edges"]
+    if type(nodes) is not list or type(edges) is not list:
+        return False
+    if not all(type(node) is str for node in nodes):
+        return False
+    return all(
+        type(edge) is dict
+        and list(edge) == ["source", "target"]
+        and type(edge["source"]) is str
+        and type(edge["target"]) is str
+        for edge in edges
+    )
 
 
 class Claim:
