@@ -1,0 +1,147 @@
+"""LocalBackend and AsyncLocalBackend: the Backend protocols over a Store, run here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+
+from flowkit import NotFoundError
+from flowkit.backends import (
+    AsyncBackend,
+    AsyncLocalBackend,
+    Backend,
+    LocalBackend,
+    PredictRequest,
+    UpsertRequest,
+)
+from flowkit.model import Chatflow
+from flowkit.runtime import builtin_registry, default_registry, retrieval_demo_flow
+from flowkit.runtime.offline import VectorIndex
+from flowkit.storage import MemoryStore
+
+PARAGRAPHS = [
+    "Kites fly when wind pushes against the sail and the line holds it at an angle.",
+    "Bread rises because yeast turns sugar into carbon dioxide trapped by gluten.",
+    "Tides follow the moon, whose pull raises the sea on the near and far sides.",
+]
+TEXT = "\n\n".join(PARAGRAPHS)
+
+
+def backend() -> LocalBackend:
+    return LocalBackend(MemoryStore(), builtin_registry())
+
+
+def saved(local: LocalBackend) -> Chatflow:
+    return local.create(retrieval_demo_flow(TEXT, name="facts", chunk_size=100))
+
+
+def test_the_local_backends_implement_the_protocols() -> None:
+    assert isinstance(LocalBackend(), Backend)
+    assert isinstance(AsyncLocalBackend(), AsyncBackend)
+
+
+def test_defaults_are_a_memory_store_and_the_default_registry() -> None:
+    local = LocalBackend()
+
+    assert isinstance(local.store, MemoryStore)
+    assert local.components is default_registry()
+
+
+def test_the_saved_version_runs_not_the_callers_changed_object() -> None:
+    local = backend()
+    flow = saved(local)
+    local.upsert(UpsertRequest(flow=flow))
+    flow.node("fakeChatModel_0").inputs["prefix"] = "CHANGED: "  # not saved
+
+    answer = local.predict(PredictRequest(flow=flow, question="Why do tides follow?", chat_id="c"))
+
+    assert not answer.text.startswith("CHANGED")
+
+
+def test_running_an_unsaved_flow_is_not_found() -> None:
+    local = backend()
+    flow = retrieval_demo_flow(TEXT)
+
+    with pytest.raises(NotFoundError, match="create_chatflow"):
+        local.predict(PredictRequest(flow=flow, question="?", chat_id="c"))
+    with pytest.raises(NotFoundError):
+        local.upsert(UpsertRequest(flow=flow))
+
+
+def test_the_component_state_saved_after_an_upsert_is_json_data() -> None:
+    local = backend()
+    flow = saved(local)
+
+    result = local.upsert(UpsertRequest(flow=flow))
+    state = local.store.load_state(flow.id)
+
+    assert result.num_added == len(PARAGRAPHS)
+    assert json.loads(json.dumps(state)) == state
+    assert len(VectorIndex(state["memoryVectorStore_0"])) == len(PARAGRAPHS)
+
+
+def test_upserts_of_one_flow_from_many_threads_lose_nothing() -> None:
+    local = backend()
+    flow = saved(local)
+    barrier = threading.Barrier(8)
+
+    def upsert() -> None:
+        barrier.wait()
+        local.upsert(UpsertRequest(flow=flow))
+
+    threads = [threading.Thread(target=upsert) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    index = VectorIndex(local.store.load_state(flow.id)["memoryVectorStore_0"])
+    assert len(index) == 8 * len(PARAGRAPHS)
+
+
+def test_async_upserts_of_one_flow_lose_nothing() -> None:
+    local = AsyncLocalBackend(MemoryStore(), builtin_registry())
+
+    async def scenario() -> int:
+        flow = await local.create(retrieval_demo_flow(TEXT, chunk_size=100))
+        await asyncio.gather(*(local.upsert(UpsertRequest(flow=flow)) for _ in range(5)))
+        return len(VectorIndex(local.store.load_state(flow.id)["memoryVectorStore_0"]))
+
+    assert asyncio.run(scenario()) == 5 * len(PARAGRAPHS)
+
+
+def test_overrides_in_the_request_reach_the_components() -> None:
+    local = backend()
+    flow = saved(local)
+    local.upsert(UpsertRequest(flow=flow))
+
+    answer = local.predict(
+        PredictRequest(
+            flow=flow, question="Why does bread rise?", chat_id="c", overrides={"topK": 3}
+        )
+    )
+
+    assert len(answer.source_documents) == 3
+
+
+def test_predict_keeps_the_question_then_the_answer() -> None:
+    local = backend()
+    flow = saved(local)
+
+    answer = local.predict(PredictRequest(flow=flow, question="Kites?", chat_id="k"))
+
+    kept = local.chat_messages(flow.id, "k")
+    assert [m.content for m in kept] == ["Kites?", answer.text]
+    assert kept[0].created_at <= kept[1].created_at
+
+
+def test_the_upsert_stops_at_the_requested_vector_store() -> None:
+    local = backend()
+    flow = saved(local)
+
+    result = local.upsert(UpsertRequest(flow=flow, stop_node_id="memoryVectorStore_0"))
+
+    assert result.stop_node_id == "memoryVectorStore_0"
