@@ -189,3 +189,85 @@ def test_exit_with_a_hung_destination_is_bounded_and_loses_nothing(
     assert sorted(e["properties"]["chatId"] for e in saved) == sorted(
         f"stuck-{i}" for i in range(50)
     )
+
+
+SEVERAL_CLIENTS_SCRIPT = """
+import sys
+from flowkit import signals
+from flowkit.model import ChatType
+from flowkit.runtime import retrieval_demo_flow
+from flowkit.telemetry import PostHogSink, Telemetry, TelemetrySettings
+
+host, clients = sys.argv[1], int(sys.argv[2])
+flow = retrieval_demo_flow("Paris is the capital of France.")
+made = []
+for n in range(clients):
+    telemetry = Telemetry(sink=PostHogSink("phc_x", host, timeout=30),
+                          settings=TelemetrySettings.from_env()).connect()
+    made.append(telemetry)
+signals.send(signals.prediction_sent, flow, workspace=None, chat_id="hung",
+             chat_type=ChatType.EXTERNAL, question="q", result=None, duration=0.0)
+# exit: each client waits for a server that never answers
+"""
+
+
+def test_exit_with_several_clients_and_a_hung_server_takes_one_budget_not_the_sum(
+    tmp_path: Path, home: Path
+) -> None:
+    with FakePostHog() as server:
+        server.script(["stall:30"] * 20)
+        started = time.monotonic()
+        run_script(
+            tmp_path,
+            SEVERAL_CLIENTS_SCRIPT,
+            [server.url, "5"],
+            {"FLOWKIT_HOME": str(home), "FLOWKIT_TELEMETRY_EXIT_SECONDS": "1.5"},
+        )
+        elapsed = time.monotonic() - started
+        server.heal()
+
+    assert elapsed < 1.5 * 2 + 2.0, f"exit took {elapsed:.1f}s"  # 5 clients in series: 7.5s+
+    kept = read_jsonl(home / "outbox.jsonl")
+    assert len(kept) == 5  # each client's event, kept for the next process
+    assert len({e["uuid"] for e in kept}) == 5
+
+
+ONE_HOME_SCRIPT = """
+import sys, time
+from flowkit import signals
+from flowkit.model import ChatType
+from flowkit.runtime import retrieval_demo_flow
+from flowkit.telemetry import Telemetry, TelemetrySettings
+
+start_at = float(sys.argv[1])
+telemetry = Telemetry(settings=TelemetrySettings.from_env()).connect()
+flow = retrieval_demo_flow("Paris is the capital of France.")
+time.sleep(max(0.0, start_at - time.time()))  # all three start together
+signals.send(signals.prediction_sent, flow, workspace=None, chat_id=sys.argv[2],
+             chat_type=ChatType.EXTERNAL, question="q", result=None, duration=0.0)
+telemetry.flush(10)
+"""
+
+
+def test_three_processes_on_one_new_home_send_under_one_distinct_id(
+    tmp_path: Path, home: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    script = tmp_path / "one_home.py"
+    script.write_text(ONE_HOME_SCRIPT, encoding="utf-8")
+    base = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+    env = {**base, "FLOWKIT_HOME": str(home), "FLOWKIT_TELEMETRY_FILE": str(events_file)}
+    start_at = time.time() + 2.0
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(start_at), f"p{n}"], env=env, cwd=tmp_path
+        )
+        for n in range(3)
+    ]
+    for process in processes:
+        assert process.wait(60) == 0
+
+    events = read_jsonl(events_file)
+    stored = json.loads((home / "settings.json").read_text())["instanceId"]
+    assert sorted(e["properties"]["chatId"] for e in events) == ["p0", "p1", "p2"]
+    assert {e["distinctId"] for e in events} == {stored}
