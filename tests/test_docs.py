@@ -78,6 +78,7 @@ EXPECTED_PAGES = {
     "cli.md",
     "performance.md",
     "client.md",
+    "components.md",
 }
 TABLE_LANGUAGES = {"telemetry.md": "en", "telemetry.es.md": "es"}
 

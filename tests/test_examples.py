@@ -207,3 +207,9 @@ def test_flows_as_code_moves_a_folder_between_two_workspace_files(home: Path) ->
     assert "Plan for prod.db:\n  + tools/calculator\n  + chatflows/Docs QA" in out
     assert "~ chatflows/Docs QA: nodes changed chatOpenAI_0 (inputs temperature)" in out
     assert "Applied: prod's temperature is 0.2; No changes" in out
+
+
+def test_components_example_runs_its_own_model_embeddings_and_store(home: Path) -> None:
+    out = run_example(home, "examples/components.py").stdout
+
+    assert out.splitlines() == ["Upserted: 2", "Answer: OWLS HOOT AT NIGHT."]
