@@ -111,7 +111,8 @@ def assert_valid_event(
     :param profile: the wire profile, ``"flowise-1"`` or ``"flowise-3"`` (default: the
         profile whose keys the event has, else ``"flowise-1"``).
     :raises AssertionError: when the event is unknown, or a key or value breaks the contract.
-    :raises FlowkitError: when ``jsonschema`` is not installed (``pip install jsonschema``).
+    :raises FlowkitError: when ``jsonschema`` is not installed
+        (``pip install 'flowkit[testing]'``).
     """
     __tracebackhide__ = True
     name, properties, problems = _unpack(event)
@@ -214,7 +215,7 @@ def _schema_problems(name: str, properties: Mapping[str, Any], profile: str) -> 
         from flowkit.errors import FlowkitError
 
         raise FlowkitError(
-            "assert_valid_event needs jsonschema to check values: pip install jsonschema"
+            "assert_valid_event needs jsonschema to check values: pip install 'flowkit[testing]'"
         ) from exc
     from flowkit.telemetry import json_schema
 

@@ -375,5 +375,5 @@ def test_without_jsonschema_the_error_says_what_to_install(
     event = _events_of_everything(telemetry_events)["assistant_created"]
     monkeypatch.setitem(sys.modules, "jsonschema", None)
 
-    with pytest.raises(FlowkitError, match=r"pip install jsonschema"):
+    with pytest.raises(FlowkitError, match=r"pip install .flowkit\[testing\]."):
         assert_valid_event(event)
