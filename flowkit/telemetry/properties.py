@@ -238,6 +238,5 @@ def preview_events(
 
 
 def _check_flow(flow: Chatflow) -> None:
-    """Refuse an invalid flow, whichever name the model gives its check."""
-    check = getattr(flow, "check", None) or flow.validate
-    check()
+    """Refuse an invalid flow (``Chatflow.check``, formerly ``validate``)."""
+    flow.check()
