@@ -26,6 +26,7 @@ fixture or the ``flowkit_real_telemetry`` marker. Only a test that asks for the
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -58,28 +59,41 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Lift the block for a test marked ``flowkit_real_telemetry``."""
+@contextlib.contextmanager
+def _real_delivery() -> Iterator[None]:
+    """Lift the block; afterwards, shut down and forget a client installed meanwhile, so
+    that it records nothing of the tests that did not opt in."""
     global _real_allowed
-    marked = item.get_closest_marker("flowkit_real_telemetry") is not None
-    _real_allowed += marked
-    try:
-        return (yield)
-    finally:
-        _real_allowed -= marked
+    from flowkit.telemetry import client
 
-
-@pytest.fixture
-def real_telemetry() -> Iterator[None]:
-    """Let :func:`flowkit.telemetry.install` deliver for real during this test (the plugin
-    blocks it otherwise). The process's installed client, once made, stays installed."""
-    global _real_allowed
+    before = client._installed
     _real_allowed += 1
     try:
         yield
     finally:
         _real_allowed -= 1
+        made = client._installed
+        if made is not before and made is not None and not _real_allowed:
+            made.shutdown(timeout=made.exit_timeout)
+            client._installed = before
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Lift the block for a test marked ``flowkit_real_telemetry``."""
+    if item.get_closest_marker("flowkit_real_telemetry") is None:
+        return (yield)
+    with _real_delivery():
+        return (yield)
+
+
+@pytest.fixture
+def real_telemetry() -> Iterator[None]:
+    """Let :func:`flowkit.telemetry.install` deliver for real during this test (the plugin
+    blocks it otherwise). A client installed during the test is flushed, shut down and
+    forgotten after it, so later tests stay blocked."""
+    with _real_delivery():
+        yield
 
 
 _WIRE_ENVELOPE: tuple[str, ...] = ("event", "distinctId", "properties", "timestamp", "uuid")
