@@ -14,7 +14,7 @@ from urllib.parse import quote
 from flowkit.client import records
 from flowkit.client.core import Call
 from flowkit.client.records import Credential, FileUpload, Variable
-from flowkit.errors import NotFoundError
+from flowkit.errors import ArgumentTypeError, NotFoundError
 from flowkit.model import Assistant, Chatflow, FlowType, Tool
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime.results import Prediction, UpsertResult
@@ -53,6 +53,14 @@ __all__ = [
 ]
 
 History = Sequence[ChatMessage | Mapping[str, Any]]
+
+
+def _flow_type(value: FlowType | str) -> FlowType:
+    try:
+        return FlowType(value)
+    except ValueError:
+        choices = ", ".join(t.value for t in FlowType)
+        raise ArgumentTypeError(f"unknown flow type {value!r}: use one of {choices}") from None
 
 
 def _id(value: str) -> str:
@@ -97,7 +105,7 @@ def version() -> Call[str]:
 
 def list_chatflows(type: FlowType | str | None = None) -> Call[list[Chatflow]]:
     """Every chatflow on the server (of one :class:`~flowkit.FlowType` when given)."""
-    params = {"type": FlowType(type).value} if type is not None else None
+    params = {"type": _flow_type(type).value} if type is not None else None
     return Call("GET", "/chatflows", _list_of(records.chatflow_from_record), params=params)
 
 
@@ -308,7 +316,9 @@ def _message_filters(filters: Mapping[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         if key not in names:
-            raise TypeError(f"unknown chat message filter {key!r}: use one of {sorted(names)}")
+            raise ArgumentTypeError(
+                f"unknown chat message filter {key!r}: use one of {', '.join(sorted(names))}"
+            )
         params[names[key]] = str(value).lower() if isinstance(value, bool) else str(value)
     return params
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from flowkit import Assistant, Chatflow, Tool
 from flowkit.client import NO_CREDENTIAL, FlowiseClient
 from flowkit.model.messages import ChatMessage, Role
@@ -173,3 +175,16 @@ def test_an_upsert_sends_json_or_multipart_files(fake: FakeFlowise, client: Flow
     assert (plain.stop_node_id, plain.num_added) == ("faiss_0", 3)
     assert plain.model_dump()["num_skipped"] == 1
     assert files.num_added == 3
+
+
+def test_an_unknown_filter_or_flow_type_is_refused_before_sending(
+    fake: FakeFlowise, client: FlowiseClient
+) -> None:
+    from flowkit.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match="chat_id"):
+        client.chat_messages(ID, chatid="c1")
+    with pytest.raises(ArgumentTypeError, match="AGENTFLOW"):
+        client.list_chatflows("AGENT")
+
+    assert fake.requests == []
