@@ -7,6 +7,7 @@ the rest runs ``main([...])`` in-process.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from flowkit.cli import common as cli_common
 from flowkit.cli import main
+from flowkit.cli.common import MAX_FLOW_FILE_BYTES
+from flowkit.errors import FlowValidationError
 from flowkit.telemetry import EVENTS, wire_keys
 
 from .helpers import Run, edge, node, write_json
@@ -224,8 +228,10 @@ def test_preview_skips_the_upsert_of_a_flow_without_vector_store(
     flow = write_json(
         tmp_path / "chain.json",
         {
-            "nodes": [node("chatOpenAI_0", "chatOpenAI", "Chat Models"),
-                      node("llmChain_0", "llmChain", "Chains")],
+            "nodes": [
+                node("chatOpenAI_0", "chatOpenAI", "Chat Models"),
+                node("llmChain_0", "llmChain", "Chains"),
+            ],
             "edges": [edge("chatOpenAI_0", "llmChain_0")],
         },
     )
@@ -241,8 +247,10 @@ def test_preview_pseudonymizes_ids_that_may_hold_user_text(
     flow = write_json(
         tmp_path / "custom.json",
         {
-            "nodes": [node("my secret model", "chatOpenAI", "Chat Models"),
-                      node("llmChain_0", "llmChain", "Chains")],
+            "nodes": [
+                node("my secret model", "chatOpenAI", "Chat Models"),
+                node("llmChain_0", "llmChain", "Chains"),
+            ],
             "edges": [edge("my secret model", "llmChain_0")],
         },
     )
@@ -287,10 +295,14 @@ def test_preview_of_every_marketplace_chatflow_matches_its_nodes_and_edges(
 
     events = _stdout_json(capsys, argv)
 
-    expected = ["chatflow_created", "vector_upserted", "prediction_sent"] if stores else [
-        "chatflow_created",
-        "prediction_sent",
-    ]
+    expected = (
+        ["chatflow_created", "vector_upserted", "prediction_sent"]
+        if stores
+        else [
+            "chatflow_created",
+            "prediction_sent",
+        ]
+    )
     assert [e["event"] for e in events] == expected
     graph = _flowise_graph(marketplace_chatflow)
     for event in events:
@@ -492,3 +504,109 @@ def test_status_names_posthog_but_never_the_key(
     out = capsys.readouterr().out
     assert "PostHog at https://eu.i.posthog.com" in out
     assert "phc_secret_key" not in out
+
+
+# ---- files that are no Flowise export: FIFOs, devices, folders, huge files -------------------
+
+QUICK = 20.0
+"""Seconds a refused file may take, subprocess start included (a hang would take forever)."""
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    """A named pipe with no writer: opening it for reading blocks by default."""
+    path = tmp_path / "pipe.json"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["preview", "validate"])
+def test_fifo_fails_at_once_with_one_line(command: str, fifo: Path, run_flowkit: Run) -> None:
+    result = run_flowkit(command, str(fifo), timeout=QUICK)
+
+    reason = f"{fifo}: cannot read file '{fifo}': it is a FIFO (named pipe), not a regular file"
+    if command == "preview":
+        assert result.code == 2
+        assert _is_one_error_line(result.err)
+        assert reason in result.err
+    else:
+        assert result.code == 1
+        assert result.out.splitlines() == [f"{reason}; pass a Flowise export (.json)"]
+        assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("command", ["preview", "validate"])
+def test_dev_zero_fails_at_once_with_one_line(command: str, run_flowkit: Run) -> None:
+    result = run_flowkit(command, "/dev/zero", timeout=QUICK)
+
+    assert result.code == (2 if command == "preview" else 1)
+    text = result.err if command == "preview" else result.out
+    assert len(text.splitlines()) == 1
+    assert "it is a character device, not a regular file" in text
+    assert "MemoryError" not in result.err
+    assert "Traceback" not in result.err
+
+
+def test_validate_says_why_each_unreadable_file_fails_and_goes_on(
+    fifo: Path, good_flow: Path, tmp_path: Path, run_flowkit: Run
+) -> None:
+    result = run_flowkit("validate", str(fifo), "/dev/null", str(tmp_path), str(good_flow))
+
+    lines = result.out.splitlines()
+    assert result.code == 1
+    assert len(lines) == 4
+    assert "a FIFO (named pipe)" in lines[0]
+    assert "a character device" in lines[1]
+    assert "a folder" in lines[2]
+    assert lines[3] == f"{good_flow}: ok"
+
+
+def test_file_over_64_mib_is_refused_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as stream:  # sparse: no disk, and nothing worth reading
+        stream.truncate(MAX_FLOW_FILE_BYTES + 1)
+
+    code = main(["preview", str(huge)])
+
+    assert MAX_FLOW_FILE_BYTES == 64 * 1024 * 1024
+    assert code == 2
+    assert _is_one_error_line(capsys.readouterr().err)
+    assert main(["validate", str(huge)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{huge}: cannot read file '{huge}': it is larger than 64 MiB, the most flowkit reads; "
+        "is it the Flowise export you meant?"
+    ]
+
+
+def test_file_that_grows_past_the_cap_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_common, "MAX_FLOW_FILE_BYTES", 10)
+    exact, over = tmp_path / "exact.json", tmp_path / "over.json"
+    exact.write_bytes(b"0123456789")
+    over.write_bytes(b"0123456789A")
+
+    assert cli_common.read_flow_file(str(exact)) == b"0123456789"
+    with pytest.raises(FlowValidationError, match="larger than"):
+        cli_common.read_flow_file(str(over))
+
+
+def test_fifo_with_a_writer_is_refused_too(fifo: Path, run_flowkit: Run) -> None:
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a writer end kept open: no EOF
+    try:
+        os.write(writer, b'{"nodes": [], "edges": []}')
+        result = run_flowkit("validate", str(fifo), timeout=QUICK)
+    finally:
+        os.close(writer)
+
+    assert result.code == 1
+    assert "it is a FIFO (named pipe), not a regular file" in result.out
+
+
+def test_symlink_to_a_flow_is_read(good_flow: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(good_flow)
+
+    assert cli_common.read_flow_file(str(link)) == good_flow.read_bytes()

@@ -144,10 +144,20 @@ def test_id_not_following_a_flowise_component_pattern_is_pseudonymized(
 
 SPEC_NAMES = MARKETPLACE.parent / "spec" / "flowise-3.1.3-node-names.txt"
 CATALOG_FILE = Path(flowkit.telemetry.__file__).parent / "data" / "flowise_node_names.json"
+
+
+def _is_chatflow_export(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError:
+        return False
+    return isinstance(data, dict) and ("nodes" in data or "flowData" in data)
+
+
 LOCAL_EXPORTS = sorted(
     path
     for path in [*(ROOT / "tests" / "data").rglob("*.json"), *(ROOT / "examples").rglob("*.json")]
-    if "tools" not in path.parts  # custom tool exports, not chatflows
+    if _is_chatflow_export(path)  # not tool exports or recorded events
 )
 """The chatflow exports vendored in the repository (tests/data, examples)."""
 
