@@ -124,14 +124,7 @@ def test_updates_and_deletes_only_observe_their_duration() -> None:
     assert counted == set()
     prefix = "flowkit_operation_duration_ms"
     assert found[f'{prefix}_sum{{operation="update_chatflow",status="success"}}'] == 12
-    assert (
-        found[
-            f'{prefix}_bucket{{operation="tool_deleted",status="success",le="1"}}'.replace(
-                "tool_deleted", "delete_tool"
-            )
-        ]
-        == 1
-    )
+    assert found[f'{prefix}_bucket{{operation="delete_tool",status="success",le="1"}}'] == 1
     assert found[f'{prefix}_bucket{{operation="update_chatflow",status="success",le="5"}}'] == 0
 
 
