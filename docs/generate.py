@@ -5,10 +5,11 @@ Run from anywhere, with flowkit installed (``make test`` or ``pip install -e .``
     python docs/generate.py            # rewrite the stale tables in place
     python docs/generate.py --check    # only say which pages are stale (exit status 1)
 
-A table sits between two marker comments, and its language is named in the start marker::
+A table sits between two marker comments; its language, and optionally its wire profile
+(``flowise-1`` when not named), are named in the start marker::
 
-    <!-- events-table:start lang=en -->
-    ...what `flowkit events --format markdown --lang en` prints...
+    <!-- events-table:start lang=en profile=flowise-3 -->
+    ...what `flowkit events --format markdown --lang en --profile flowise-3` prints...
     <!-- events-table:end -->
 
 Everything between the markers is replaced; nothing else in the page is touched.
@@ -27,24 +28,28 @@ from flowkit.telemetry.catalog import render_events
 DOCS = Path(__file__).resolve().parent
 
 TABLE = re.compile(
-    r"^(?P<start><!-- events-table:start lang=(?P<lang>[a-z]+) -->\n)"
+    r"^(?P<start><!-- events-table:start lang=(?P<lang>[a-z]+)"
+    r"(?: profile=(?P<profile>[a-z0-9-]+))? -->\n)"
     r"(?P<body>.*?)"
     r"^(?P<end><!-- events-table:end -->)$",
     re.DOTALL | re.MULTILINE,
 )
-"""One generated table: its start marker (naming the language), its body, its end marker."""
+"""One generated table: its start marker (naming the language and maybe the profile), its
+body, its end marker."""
 
 
 def regenerate(text: str) -> str:
     """Return ``text`` with the body of every events table rendered afresh.
 
     :param text: a Markdown page.
-    :returns: the page, each table's body equal to ``render_events("markdown", lang)``.
-    :raises flowkit.FlowkitError: when a start marker names an unknown language.
+    :returns: the page, each table's body equal to
+        ``render_events("markdown", lang, profile)``.
+    :raises flowkit.FlowkitError: when a start marker names an unknown language or profile.
     """
 
     def fresh(match: re.Match[str]) -> str:
-        table = render_events("markdown", match["lang"])  # type: ignore[arg-type]
+        profile = match["profile"] or "flowise-1"
+        table = render_events("markdown", match["lang"], profile)  # type: ignore[arg-type]
         return match["start"] + table + match["end"]
 
     return TABLE.sub(fresh, text)
