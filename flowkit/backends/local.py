@@ -13,17 +13,20 @@ import asyncio
 import builtins
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
 from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN, StreamEvent
+from flowkit.errors import FlowkitError
 from flowkit.model import Chatflow
 from flowkit.model.messages import ChatMessage, Role
 from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult, arun, default_registry, run
 from flowkit.runtime.outputs import ending_node, prediction, upsert_result
 from flowkit.storage.base import EntityT, Store
 from flowkit.storage.memory import MemoryStore
+from flowkit.storage.revisions import RevisionInfo, RevisionStore
+from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
 
 __all__ = ["AsyncLocalBackend", "LocalBackend", "stream_events"]
 
@@ -90,6 +93,40 @@ class _Engine:
         )
         self.store.add_chat_messages([question, answer])
         return answer.id
+
+    def _history(self, request: PredictRequest) -> Sequence[ChatMessage]:
+        """The conversation so far: the request's own history, else the stored messages of
+        its chat id."""
+        if request.history is not None:
+            return request.history
+        return self.store.chat_messages(request.flow.id, request.chat_id)
+
+    def _keep_upsert(self, flow_id: str, result: UpsertResult) -> None:
+        """Record the upsert (Flowise's upsert_history) when the store keeps such records."""
+        if isinstance(self.store, UpsertHistoryStore):
+            extra = result.model_extra or {}
+            self.store.add_upsert_record(
+                UpsertRecord(
+                    chatflow_id=flow_id,
+                    stop_node_id=result.stop_node_id,
+                    num_added=result.num_added,
+                    num_updated=int(extra.get("num_updated", 0)),
+                    num_skipped=int(extra.get("num_skipped", 0)),
+                    num_deleted=int(extra.get("num_deleted", 0)),
+                )
+            )
+
+    def _revisions(self) -> RevisionStore:
+        """The store, when it keeps revisions.
+
+        :raises FlowkitError: when it does not.
+        """
+        if not isinstance(self.store, RevisionStore):
+            raise FlowkitError(
+                f"this workspace's store ({type(self.store).__name__}) keeps no revisions: "
+                "open a workspace file (Workspace.open(path)) to keep every saved version"
+            )
+        return self.store
 
     # ---- entities and messages: the store's calls, the same for both twins --------------------
 
@@ -168,6 +205,7 @@ class LocalBackend(_Engine):
             )
             result = upsert_result(stop, output)
             self.store.save_state(flow.id, state)
+            self._keep_upsert(flow.id, result)
         return result
 
     def predict(self, request: PredictRequest) -> Prediction:
@@ -192,6 +230,7 @@ class LocalBackend(_Engine):
             chat_id=request.chat_id,
             overrides=request.overrides,
             state=self.store.load_state(flow.id),
+            history=self._history(request),
         )
         result = prediction(request.chat_id, output, end)
         return result, self._record(request, result)
@@ -213,6 +252,30 @@ class LocalBackend(_Engine):
     def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
         """Delete kept messages; :returns: how many."""
         return self.store.delete_chat_messages(chatflow_id, chat_id)
+
+    def revisions(self, chatflow_id: str) -> builtins.list[RevisionInfo]:
+        """The chatflow's stored revisions, number 1 (the create) first.
+
+        :raises FlowkitError: when the store keeps no revisions.
+        :raises NotFoundError: when there is no such chatflow.
+        """
+        return self._revisions().revisions(chatflow_id)
+
+    def get_revision(self, chatflow_id: str, number: int) -> Chatflow:
+        """The chatflow as saved in revision ``number``.
+
+        :raises FlowkitError: when the store keeps no revisions.
+        :raises NotFoundError: when there is no such chatflow or revision.
+        """
+        return self._revisions().get(Chatflow, chatflow_id, revision=number)
+
+    def restore(self, chatflow_id: str, number: int) -> Chatflow:
+        """Save revision ``number`` again as the newest; return the chatflow as saved.
+
+        :raises FlowkitError: when the store keeps no revisions.
+        :raises NotFoundError: when there is no such chatflow or revision.
+        """
+        return self._revisions().restore(chatflow_id, number)
 
     def close(self) -> None:
         """Close the store; calling it twice is harmless."""
@@ -274,6 +337,7 @@ class AsyncLocalBackend(_Engine):
             )
             result = upsert_result(stop, output)
             self.store.save_state(flow.id, state)
+            self._keep_upsert(flow.id, result)
         return result
 
     async def predict(self, request: PredictRequest) -> Prediction:
@@ -292,6 +356,7 @@ class AsyncLocalBackend(_Engine):
             chat_id=request.chat_id,
             overrides=request.overrides,
             state=self.store.load_state(flow.id),
+            history=self._history(request),
         )
         result = prediction(request.chat_id, output, end)
         return result, self._record(request, result)
@@ -311,6 +376,18 @@ class AsyncLocalBackend(_Engine):
     async def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
         """See :meth:`LocalBackend.delete_chat_messages`."""
         return self.store.delete_chat_messages(chatflow_id, chat_id)
+
+    async def revisions(self, chatflow_id: str) -> builtins.list[RevisionInfo]:
+        """See :meth:`LocalBackend.revisions`."""
+        return self._revisions().revisions(chatflow_id)
+
+    async def get_revision(self, chatflow_id: str, number: int) -> Chatflow:
+        """See :meth:`LocalBackend.get_revision`."""
+        return self._revisions().get(Chatflow, chatflow_id, revision=number)
+
+    async def restore(self, chatflow_id: str, number: int) -> Chatflow:
+        """See :meth:`LocalBackend.restore`."""
+        return self._revisions().restore(chatflow_id, number)
 
     async def aclose(self) -> None:
         """Close the store; calling it twice is harmless."""

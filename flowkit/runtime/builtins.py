@@ -13,6 +13,8 @@ component                          category           returns
 ``fakeChatModel``                  Chat Models        a :class:`FakeChatModel`
 ``llmChain``                       Chains             ``{"text": answer}``
 ``retrievalQAChain``               Chains             ``{"text": answer, "source_documents": docs}``
+``bufferMemory``                   Memory             the chat so far (see ``runtime.memory``)
+``conversationChain``              Chains             ``{"text": answer}``, with the chat so far
 =================================  =================  ===========================================
 
 They are wired as in Flowise: splitter -> loader ``textSplitter``, loader -> store
@@ -34,6 +36,7 @@ from typing import Any
 from flowkit.errors import ComponentError
 from flowkit.model import Chatflow
 from flowkit.runtime.context import RunContext
+from flowkit.runtime.memory import MEMORY_COMPONENTS
 from flowkit.runtime.offline import (
     ChatModel,
     Embeddings,
@@ -47,6 +50,7 @@ from flowkit.runtime.offline import (
     TextSplitter,
     VectorIndex,
 )
+from flowkit.runtime.record_manager import upsert_documents
 from flowkit.runtime.registry import ComponentRegistry
 from flowkit.runtime.results import Document
 
@@ -250,9 +254,11 @@ def memory_vector_store(
     :class:`VectorIndex`), so it lasts as long as the flow's state and can be saved to a
     file. Upserts and predictions may run on several threads at once.
 
-    :returns: in upsert mode ``{"num_added": n}`` after embedding and storing every
-        document (a list of documents, or of such lists when several loaders feed it); in
-        predict mode a :class:`MemoryRetriever` over what was upserted before.
+    :returns: in upsert mode ``{"num_added", "num_updated", "num_skipped", "num_deleted"}``
+        after storing the documents (a list of documents, or of such lists when several
+        loaders feed it) without duplicates (see :func:`~flowkit.runtime.record_manager.
+        upsert_documents`); in predict mode a :class:`MemoryRetriever` over what was
+        upserted before.
     :raises ComponentError: when ``embeddings`` is not connected, ``document`` holds
         something else than documents, or ``topK`` is not a whole number.
     """
@@ -266,8 +272,7 @@ def memory_vector_store(
     if context.mode == "predict":
         return MemoryRetriever(store, embeddings, _integer(inputs, "topK", 4, context, minimum=1))
     documents = _documents(inputs.get("document"), context)
-    vectors = embeddings.embed_documents([d.page_content for d in documents])
-    return {"num_added": store.add(documents, vectors)}
+    return upsert_documents(store, documents, embeddings)
 
 
 def _documents(value: object, context: RunContext) -> list[Document]:
@@ -352,6 +357,7 @@ _BUILTINS: tuple[tuple[str, str, Callable[[dict[str, Any], RunContext], Any]], .
     ("fakeChatModel", "Chat Models", fake_chat_model),
     ("llmChain", "Chains", llm_chain),
     ("retrievalQAChain", "Chains", retrieval_qa_chain),
+    *MEMORY_COMPONENTS,
 )
 
 BUILTIN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _BUILTINS)

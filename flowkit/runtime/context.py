@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowkit.model import Chatflow, Node
+from flowkit.model.messages import ChatMessage
 
 __all__ = ["Mode", "RunContext"]
 
@@ -31,6 +32,8 @@ class RunContext:
         threads at once: guard what you keep there.
     :param stop_node_id: the vector store an upsert stops at, if any.
     :param workspace: the workspace running the flow, if any.
+    :param history: the conversation so far (this chat id's stored questions and answers,
+        oldest first; empty for a new chat or outside predict); ``bufferMemory`` reads it.
     """
 
     node: Node
@@ -42,3 +45,4 @@ class RunContext:
     state: dict[str, Any]
     stop_node_id: str | None
     workspace: object | None
+    history: tuple[ChatMessage, ...] = ()

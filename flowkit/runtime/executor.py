@@ -15,13 +15,14 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from flowkit import signals
 from flowkit.errors import ComponentError, FlowkitError
 from flowkit.model import Chatflow, Edge, Node
+from flowkit.model.messages import ChatMessage
 from flowkit.runtime.context import Mode, RunContext
 from flowkit.runtime.registry import Component, ComponentRegistry
 
@@ -193,6 +194,7 @@ def _prepare(
     state: dict[str, Any] | None,
     stop_node_id: str | None,
     workspace: object | None,
+    history: Sequence[ChatMessage] = (),
 ) -> tuple[_Plan, RunContext]:
     """Check and plan the run (see :func:`_plan`) and make the context its nodes share."""
     overrides = overrides if overrides is not None else {}
@@ -207,6 +209,7 @@ def _prepare(
         state=state if state is not None else {},
         stop_node_id=stop_node_id,
         workspace=workspace,
+        history=tuple(history),
     )
     return plan, base
 
@@ -223,6 +226,7 @@ def run(
     state: dict[str, Any] | None = None,
     stop_node_id: str | None = None,
     workspace: object | None = None,
+    history: Sequence[ChatMessage] = (),
 ) -> Any:
     """Run ``target_node_id`` and everything that feeds it; return the target's output.
 
@@ -244,6 +248,7 @@ def run(
     :param state: the flow's shared state (a new empty dict when None).
     :param stop_node_id: the vector store an upsert stops at, passed through.
     :param workspace: the calling workspace, passed through.
+    :param history: the conversation so far, given to components as ``context.history``.
     :returns: the target node's output.
     :raises ComponentError: before anything runs, when a node has no registered component
         (the message shows how to register one) or an ``async`` one (use :func:`arun`);
@@ -263,6 +268,7 @@ def run(
         state=state,
         stop_node_id=stop_node_id,
         workspace=workspace,
+        history=history,
     )
     outputs: dict[str, Any] = {}
     for step in plan.steps:
@@ -299,6 +305,7 @@ async def arun(
     state: dict[str, Any] | None = None,
     stop_node_id: str | None = None,
     workspace: object | None = None,
+    history: Sequence[ChatMessage] = (),
 ) -> Any:
     """Like :func:`run`, awaiting ``async`` components; sync ones are called directly.
 
@@ -319,6 +326,7 @@ async def arun(
     :param state: the flow's shared state (a new empty dict when None).
     :param stop_node_id: the vector store an upsert stops at, passed through.
     :param workspace: the calling workspace, passed through.
+    :param history: the conversation so far, given to components as ``context.history``.
     :returns: the target node's output.
     :raises ComponentError: before anything runs, when a node has no registered component;
         while running, when a component raises (chained; a :class:`ComponentError` passes
@@ -337,6 +345,7 @@ async def arun(
         state=state,
         stop_node_id=stop_node_id,
         workspace=workspace,
+        history=history,
     )
     outputs: dict[str, Any] = {}
     for step in plan.steps:

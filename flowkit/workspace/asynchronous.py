@@ -15,10 +15,11 @@ from flowkit import signals
 from flowkit.backends.base import AsyncBackend, PredictRequest, UpsertRequest
 from flowkit.backends.events import StreamEvent
 from flowkit.backends.local import AsyncLocalBackend
-from flowkit.errors import ArgumentTypeError
+from flowkit.errors import ArgumentTypeError, FlowkitError
 from flowkit.model import Assistant, Chatflow, ChatType, Tool
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult
+from flowkit.storage.revisions import RevisionInfo
 from flowkit.workspace._common import (
     SUCCESS,
     StreamReader,
@@ -302,11 +303,60 @@ class AsyncWorkspace:
 
     # ---- reading (no signal) ---------------------------------------------------------------
 
-    async def get_chatflow(self, chatflow_id: str) -> Chatflow:
-        """The saved chatflow (a copy). :raises NotFoundError: when there is none."""
-        return await self.backend.get(
-            Chatflow, entity_id_of(chatflow_id, "chatflow", "get_chatflow")
-        )
+    async def get_chatflow(self, chatflow_id: str, *, revision: int | None = None) -> Chatflow:
+        """The saved chatflow (a copy); as saved in revision number ``revision`` when given
+        (see :meth:`revisions`).
+
+        :raises NotFoundError: when there is none (or no such revision).
+        :raises FlowkitError: when ``revision`` is given and the backend keeps no revisions.
+        """
+        flow_id = entity_id_of(chatflow_id, "chatflow", "get_chatflow")
+        if revision is None:
+            return await self.backend.get(Chatflow, flow_id)
+        number = _revision_number(revision)
+        flow: Chatflow = await self._revision_backend().get_revision(flow_id, number)
+        return flow
+
+    # ---- revisions (a workspace file keeps every saved version of every chatflow) ---------
+
+    def _revision_backend(self) -> Any:
+        if not callable(getattr(self.backend, "revisions", None)):
+            raise FlowkitError(
+                f"this workspace's backend ({type(self.backend).__name__}) keeps no "
+                "revisions: open a workspace file (Workspace.open(path)) to keep every saved "
+                "version of a chatflow"
+            )
+        return self.backend
+
+    async def revisions(self, flow_or_id: Chatflow | str) -> builtins.list[RevisionInfo]:
+        """The stored revisions of a chatflow, number 1 (its create) first; each update and
+        restore adds one. A revision number counts saves; it is not ``Chatflow.revision``,
+        the in-memory change counter.
+
+        :raises FlowkitError: when the backend keeps no revisions (only a workspace file does).
+        :raises NotFoundError: when there is no such chatflow.
+        """
+        flow_id = entity_id_of(flow_or_id, "chatflow", "revisions")
+        found: builtins.list[RevisionInfo] = await self._revision_backend().revisions(flow_id)
+        return found
+
+    async def restore_chatflow(self, flow_or_id: Chatflow | str, *, revision: int) -> Chatflow:
+        """Save revision number ``revision`` of a chatflow again, as its newest revision;
+        send :data:`~flowkit.signals.chatflow_updated`.
+
+        :returns: the chatflow as saved now (the signal's sender).
+        :raises FlowkitError: when the backend keeps no revisions.
+        :raises NotFoundError: when there is no such chatflow or revision.
+        :raises ArgumentTypeError: when ``revision`` is not a whole number >= 1.
+        """
+
+        async def work() -> Chatflow:
+            flow_id = entity_id_of(flow_or_id, "chatflow", "restore_chatflow")
+            number = _revision_number(revision)
+            restored: Chatflow = await self._revision_backend().restore(flow_id, number)
+            return restored
+
+        return await self._entity("update", "chatflow", flow_or_id, work)
 
     async def get_tool(self, tool_id: str) -> Tool:
         """The saved tool (a copy). :raises NotFoundError: when there is none."""
@@ -507,3 +557,11 @@ def _loose_chat_type(value: object) -> ChatType | None:
         return ChatType(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def _revision_number(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ArgumentTypeError(
+            f"revision must be a whole number >= 1 (as revisions() lists them), got {value!r}"
+        )
+    return value

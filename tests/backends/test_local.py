@@ -99,7 +99,7 @@ def test_upserts_of_one_flow_from_many_threads_lose_nothing() -> None:
         t.join()
 
     index = VectorIndex(local.store.load_state(flow.id)["memoryVectorStore_0"])
-    assert len(index) == 8 * len(PARAGRAPHS)
+    assert len(index) == len(PARAGRAPHS)  # the same documents are kept once
 
 
 def test_async_upserts_of_one_flow_lose_nothing() -> None:
@@ -110,7 +110,7 @@ def test_async_upserts_of_one_flow_lose_nothing() -> None:
         await asyncio.gather(*(local.upsert(UpsertRequest(flow=flow)) for _ in range(5)))
         return len(VectorIndex(local.store.load_state(flow.id)["memoryVectorStore_0"]))
 
-    assert asyncio.run(scenario()) == 5 * len(PARAGRAPHS)
+    assert asyncio.run(scenario()) == len(PARAGRAPHS)  # the same documents are kept once
 
 
 def test_overrides_in_the_request_reach_the_components() -> None:

@@ -19,6 +19,8 @@ from flowkit.runtime import (
 )
 
 BUILTINS = {
+    "bufferMemory",
+    "conversationChain",
     "plainText",
     "textFile",
     "recursiveCharacterTextSplitter",
