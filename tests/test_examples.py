@@ -8,12 +8,12 @@ sends to a fake PostHog server on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import clean_environ
 
 from flowkit import Chatflow
 
@@ -26,12 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 120
 API_KEY = "phc_example_key"
-CLEARED = (
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-    "FLOWKIT_TELEMETRY_FILE",
+CLEARED = (  # besides every variable flowkit reads (clean_environ)
     "PYTEST_ADDOPTS",
     "PYTEST_PLUGINS",
     "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
@@ -48,7 +43,7 @@ def home(tmp_path: Path) -> Path:
 
 def run_example(home: Path, *args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
     """Run ``python *args`` from the repository root and check its exit status."""
-    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env = {k: v for k, v in clean_environ().items() if k not in CLEARED}
     env["FLOWKIT_HOME"] = str(home)
     env["PYTHONIOENCODING"] = "utf-8"
     result = subprocess.run(
