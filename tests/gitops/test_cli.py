@@ -222,3 +222,17 @@ def test_a_usage_error_and_an_unreachable_server_exit_1_in_one_line(
 
     assert "the following arguments are required: DIR" in usage
     assert "http://127.0.0.1:9" in down
+
+
+def test_a_file_that_is_no_workspace_is_an_error_and_stays_untouched(
+    in_process: Run, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n", encoding="utf-8")
+    (tmp_path / "flows" / "chatflows").mkdir(parents=True)
+
+    line = _one_error_line(in_process("apply", "flows", "--url", "notes.txt", "--yes"))
+
+    assert "notes.txt" in line
+    assert "not SQLite" in line
+    assert notes.read_text(encoding="utf-8") == "hello\n"
