@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -47,7 +48,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import clean_environ
 
 from flowkit.telemetry.catalog import render_events
 
@@ -61,7 +61,10 @@ REGENERATE = "python docs/generate.py"
 
 SHELLS = frozenset({"sh", "bash", "shell"})
 NOT_CODE = frozenset({"text", "console", "json", "jsonl", "dotenv"})
-CLEARED_PREFIXES = ("PYTEST_",)  # besides every variable flowkit reads (clean_environ)
+CLEARED_PREFIXES = ("POSTHOG_", "PYTEST_")
+CLEARED = frozenset(
+    {"DISABLE_FLOWISE_TELEMETRY", "DO_NOT_TRACK", "FLOWKIT_TELEMETRY_FILE", "FLOWKIT_HOME"}
+)
 
 EXPECTED_PAGES = {
     "index.md",
@@ -170,7 +173,11 @@ def page_id(page: Path) -> str:
 def isolated_env(home: Path) -> dict[str, str]:
     """The environment of a docs subprocess: the test's, minus every telemetry variable,
     with ``FLOWKIT_HOME`` pointed at ``home``."""
-    env = {k: v for k, v in clean_environ().items() if not k.startswith(CLEARED_PREFIXES)}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in CLEARED and not key.startswith(CLEARED_PREFIXES)
+    }
     env["FLOWKIT_HOME"] = str(home)
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
