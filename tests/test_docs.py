@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import clean_environ
 
 from flowkit.telemetry.catalog import render_events
 
@@ -61,10 +61,7 @@ REGENERATE = "python docs/generate.py"
 
 SHELLS = frozenset({"sh", "bash", "shell"})
 NOT_CODE = frozenset({"text", "console", "json", "jsonl", "dotenv"})
-CLEARED_PREFIXES = ("POSTHOG_", "PYTEST_")
-CLEARED = frozenset(
-    {"DISABLE_FLOWISE_TELEMETRY", "DO_NOT_TRACK", "FLOWKIT_TELEMETRY_FILE", "FLOWKIT_HOME"}
-)
+CLEARED_PREFIXES = ("PYTEST_",)  # besides every variable flowkit reads (clean_environ)
 
 EXPECTED_PAGES = {
     "index.md",
@@ -173,11 +170,7 @@ def page_id(page: Path) -> str:
 def isolated_env(home: Path) -> dict[str, str]:
     """The environment of a docs subprocess: the test's, minus every telemetry variable,
     with ``FLOWKIT_HOME`` pointed at ``home``."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in CLEARED and not key.startswith(CLEARED_PREFIXES)
-    }
+    env = {k: v for k, v in clean_environ().items() if not k.startswith(CLEARED_PREFIXES)}
     env["FLOWKIT_HOME"] = str(home)
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
