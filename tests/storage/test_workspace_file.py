@@ -119,13 +119,7 @@ class RecordingModel:
 
 
 def _memory_flow() -> Chatflow:
-    flow = Chatflow(name="chat")
-    memory = flow.add_node("bufferMemory", category="Memory")
-    model = flow.add_node("recordingModel", category="Chat Models")
-    chain = flow.add_node("conversationChain", category="Chains")
-    flow.connect(memory, chain, "memory")
-    flow.connect(model, chain, "model")
-    return flow
+    return _memory_flow_with("recordingModel")
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -245,3 +239,44 @@ def test_a_component_sees_the_history_in_its_context(tmp_path: Path) -> None:
         for _ in range(3):
             ws.predict(flow, "q", chat_id="c")
     assert seen == [0, 2, 4]
+
+
+# ---- the async twin ----------------------------------------------------------------------
+
+
+def test_async_workspace_file_keeps_revisions_and_memory(tmp_path: Path) -> None:
+    import asyncio
+
+    from flowkit import AsyncWorkspace
+
+    async def scenario() -> tuple[list[int], int, str]:
+        ws = AsyncWorkspace.open(tmp_path / "async.db")
+        try:
+            flow = await ws.create_chatflow(small_flow())
+            flow.add_node("calculator")
+            await ws.update_chatflow(flow)
+            restored = await ws.restore_chatflow(flow.id, revision=1)
+            numbers = [r.number for r in await ws.revisions(flow.id)]
+            chat = await ws.create_chatflow(_memory_flow_with("fakeChatModel"))
+            await ws.predict(chat, "first", chat_id="a")
+            second = await ws.predict(chat, "second", chat_id="a")
+            first_nodes = len((await ws.get_chatflow(flow.id, revision=2)).nodes)
+        finally:
+            await ws.aclose()
+        assert len(restored.nodes) == 3
+        return numbers, first_nodes, second.text
+
+    numbers, nodes_in_2, answer = asyncio.run(scenario())
+    assert numbers == [1, 2, 3]
+    assert nodes_in_2 == 4
+    assert answer == 'Echo: "second"'
+
+
+def _memory_flow_with(model_name: str) -> Chatflow:
+    flow = Chatflow(name="chat")
+    memory = flow.add_node("bufferMemory", category="Memory")
+    model = flow.add_node(model_name, category="Chat Models")
+    chain = flow.add_node("conversationChain", category="Chains")
+    flow.connect(memory, chain, "memory")
+    flow.connect(model, chain, "model")
+    return flow
