@@ -23,7 +23,7 @@ raised; the caller gets the error unchanged). Every one carries ``workspace`` an
 The workspace sends through :func:`send` (or :func:`send_async`), which runs every receiver
 even when one raises: a failing receiver is logged with its name and traceback on the
 ``flowkit.signals`` logger and the operation still succeeds (a strict workspace re-raises
-instead).
+the first error, once every receiver has run).
 """
 
 from __future__ import annotations
@@ -288,18 +288,27 @@ def _silent(signal: Signal) -> bool:
     return bool(getattr(signal, "is_muted", False)) or not signal.receivers
 
 
-def _failed(signal: Signal, receiver: object, exc: BaseException, strict: bool) -> None:
-    if strict:
-        raise exc
+def _failed(
+    signal: Signal,
+    receiver: object,
+    exc: Exception,
+    strict: bool,
+    first: Exception | None,
+) -> Exception | None:
+    """Deal with a receiver's failure and return the error to re-raise once every receiver
+    has run: in strict mode the first one (kept, not logged); any other is logged."""
+    if strict and first is None:
+        return exc
     if isinstance(exc, _AsyncReceiverError):
         logger.error("%s; it was not awaited, and the operation went on", exc)
-        return
+        return first
     logger.error(
         "receiver %s of signal %r raised; the operation went on",
         _describe(receiver),
         _name(signal),
         exc_info=(type(exc), exc, exc.__traceback__),
     )
+    return first
 
 
 class _AsyncReceiverError(FlowkitError):
@@ -317,22 +326,29 @@ def _async_in_sync(signal: Signal, receiver: object) -> FlowkitError:
 def send(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) -> None:
     """Run every receiver of ``signal`` for ``sender``, isolating the ones that fail.
 
+    Every receiver runs, whatever another one raises, strict or not: a failing receiver is
+    logged (with its name and traceback, on the ``flowkit.signals`` logger), or, when
+    ``strict``, the *first* failure is re-raised once all the receivers have run (later
+    failures are logged). So a failing receiver never keeps another (telemetry, metrics)
+    from recording the operation, even in a strict workspace.
+
     An async receiver cannot run here; it is treated as a failing receiver whose log (or,
-    when strict, whose :class:`FlowkitError`) says to use the async method
-    (:class:`~flowkit.AsyncWorkspace`). A signal inside blinker's ``muted()`` block calls no
-    receiver, as with ``Signal.send``.
+    when strict, whose :class:`FlowkitError`) says to use the async method. A signal inside
+    blinker's ``muted()`` block calls no receiver, as with ``Signal.send``.
 
     :param signal: one of :data:`SIGNALS` (any blinker signal works).
     :param sender: the entity the operation acted on.
-    :param strict: re-raise a receiver's exception instead of logging it (for tests).
+    :param strict: re-raise the first receiver's exception, after every receiver has run,
+        instead of logging it (for tests).
     :param kwargs: the signal's keyword arguments.
-    :raises Exception: only when ``strict``: the first receiver's exception.
+    :raises Exception: only when ``strict``: the first failing receiver's exception.
     """
     if _silent(signal):
         return
+    first: Exception | None = None
     for receiver in signal.receivers_for(sender):
         if _is_async(receiver):
-            _failed(signal, receiver, _async_in_sync(signal, receiver), strict)
+            first = _failed(signal, receiver, _async_in_sync(signal, receiver), strict, first)
             continue
         try:
             result = receiver(sender, **kwargs)
@@ -341,20 +357,28 @@ def send(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) ->
                     result.close()
                 raise _async_in_sync(signal, receiver)
         except Exception as exc:
-            _failed(signal, receiver, exc, strict)
+            first = _failed(signal, receiver, exc, strict, first)
+    if first is not None:
+        raise first
 
 
 async def send_async(signal: Signal, sender: Any, *, strict: bool = False, **kwargs: Any) -> None:
     """Like :func:`send`, awaiting async receivers; sync receivers run too.
 
-    :raises Exception: only when ``strict``: the first receiver's exception.
+    Every receiver runs (and is awaited) whatever another one raises; when ``strict``, the
+    first failure is re-raised once all have run, later ones are logged.
+
+    :raises Exception: only when ``strict``: the first failing receiver's exception.
     """
     if _silent(signal):
         return
+    first: Exception | None = None
     for receiver in signal.receivers_for(sender):
         try:
             result = receiver(sender, **kwargs)
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            _failed(signal, receiver, exc, strict)
+            first = _failed(signal, receiver, exc, strict, first)
+    if first is not None:
+        raise first

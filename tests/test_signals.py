@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from flowkit import signals
 from flowkit.errors import FlowkitError
 from flowkit.model import Assistant, Chatflow, ChatType, Tool
 from flowkit.runtime import Prediction, UpsertResult, builtin_registry, retrieval_demo_flow
+from flowkit.telemetry import MemorySink, Telemetry, TelemetrySettings
 from flowkit.workspace import Workspace
 
 TEXT = (
@@ -515,3 +518,87 @@ def test_an_async_receiver_does_not_stop_the_sync_receivers() -> None:
         ws.predict(flow, QUESTION)
 
     assert len(recorder.calls) == 1
+
+
+# ---- strict mode runs every receiver before it re-raises -------------------------------------
+
+
+class OtherBoom(Exception):
+    """What a second raising receiver raises."""
+
+
+def other_raising_receiver(sender: object, **kwargs: Any) -> None:
+    raise OtherBoom("second receiver failed on purpose")
+
+
+def test_strict_send_runs_every_receiver_then_reraises_the_first_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before, between, after = Recorder(), Recorder(), Recorder()
+    signal = signals.tool_created
+
+    with ExitStack() as stack:
+        stack.enter_context(caplog.at_level(logging.ERROR, logger="flowkit.signals"))
+        for receiver in (before, raising_receiver, between, other_raising_receiver, after):
+            stack.enter_context(connected(signal, receiver))
+        with pytest.raises((Boom, OtherBoom)) as raised:
+            signals.send(signal, "sender", strict=True, workspace=None)
+
+    # blinker's receiver order is a set's: whichever failed first is raised, the other logged
+    assert [len(r.calls) for r in (before, between, after)] == [1, 1, 1]
+    [logged] = [r for r in caplog.records if r.name == "flowkit.signals"]
+    assert logged.exc_info is not None
+    assert {type(raised.value), type(logged.exc_info[1])} == {Boom, OtherBoom}
+
+
+def test_strict_send_async_runs_every_receiver_then_reraises_the_first_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorder = Recorder()
+    awaited: list[object] = []
+
+    async def async_recorder(sender: object, **kwargs: Any) -> None:
+        awaited.append(sender)
+
+    signal = signals.prediction_sent
+    with (
+        caplog.at_level(logging.ERROR, logger="flowkit.signals"),
+        connected(signal, raising_receiver),
+        connected(signal, async_recorder),
+        connected(signal, other_raising_receiver),
+        connected(signal, recorder),
+        pytest.raises((Boom, OtherBoom)) as raised,
+    ):
+        asyncio.run(signals.send_async(signal, "sender", strict=True, workspace=None))
+
+    assert awaited == ["sender"]
+    assert len(recorder.calls) == 1
+    [logged] = [r for r in caplog.records if r.name == "flowkit.signals"]
+    assert logged.exc_info is not None
+    assert {type(raised.value), type(logged.exc_info[1])} == {Boom, OtherBoom}
+
+
+def test_strict_workspace_still_records_the_telemetry_event_when_a_user_receiver_fails(
+    flowkit_home: Path,
+) -> None:
+    sink = MemorySink()
+    client = Telemetry(sink=sink, settings=TelemetrySettings(home=flowkit_home), synchronous=True)
+    ws = workspace(strict=True)
+    flow = retrieval_demo_flow(TEXT)
+    signal = signals.chatflow_created
+
+    with ExitStack() as stack:
+        stack.enter_context(connected(signal, raising_receiver))  # before telemetry's
+        client.connect()
+        stack.callback(client.shutdown)
+        order = list(signal.receivers_for(flow))
+        # blinker calls receivers in a set's order; the case to show is the failing one first
+        assert order.index(raising_receiver) < min(
+            i for i, receiver in enumerate(order) if receiver != raising_receiver
+        ), "blinker would call telemetry's receiver first: this test shows nothing"
+
+        with pytest.raises(Boom):
+            ws.create_chatflow(flow)
+
+    assert [event.event for event in sink.events] == ["chatflow_created"]
+    assert sink.events[0].to_wire()["properties"]["chatlowId"] == flow.id
