@@ -181,28 +181,17 @@ def test_dotenv_in_the_working_directory_turns_off_the_default_client(
     assert client.settings.dotenv_file == project / ".env"
 
 
+@pytest.mark.parametrize("name", ["DO_NOT_TRACK", "do_not_track"])
 def test_do_not_track_in_environment_sends_nothing(
-    flowkit_home: Path, tmp_path: Path, run_opted_out: Callable[..., Telemetry]
+    name: str, flowkit_home: Path, tmp_path: Path, run_opted_out: Callable[..., Telemetry]
 ) -> None:
     settings = TelemetrySettings.from_env(
-        environ=env(flowkit_home, DO_NOT_TRACK="1"), dotenv_path=tmp_path / "absent.env"
+        environ=env(flowkit_home, **{name: "1"}), dotenv_path=tmp_path / "absent.env"
     )
 
     client = run_opted_out(settings)
 
-    assert "DO_NOT_TRACK" in (client.settings.disabled_by or "")
-
-
-def test_lowercase_do_not_track_in_environment_sends_nothing(
-    flowkit_home: Path, tmp_path: Path, run_opted_out: Callable[..., Telemetry]
-) -> None:
-    settings = TelemetrySettings.from_env(
-        environ=env(flowkit_home, do_not_track="1"), dotenv_path=tmp_path / "absent.env"
-    )
-
-    client = run_opted_out(settings)
-
-    assert client.settings.disabled_by == "do_not_track=1 in environment"
+    assert client.settings.disabled_by == f"{name}=1 in environment"
 
 
 def test_do_not_track_in_dotenv_sends_nothing(
