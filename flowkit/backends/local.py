@@ -14,7 +14,7 @@ import builtins
 import re
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
 from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN, StreamEvent
@@ -22,13 +22,14 @@ from flowkit.errors import FlowkitError
 from flowkit.model import Chatflow
 from flowkit.model.messages import ChatMessage, Role
 from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult, arun, default_registry, run
+from flowkit.runtime.memory import LazyHistory
 from flowkit.runtime.outputs import ending_node, prediction, upsert_result
 from flowkit.storage.base import EntityT, Store
 from flowkit.storage.memory import MemoryStore
 from flowkit.storage.revisions import RevisionInfo, RevisionStore
 from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
 
-__all__ = ["AsyncLocalBackend", "LocalBackend", "stream_events"]
+__all__ = ["AsyncLocalBackend", "ChangeCounter", "LocalBackend", "stream_events"]
 
 _PIECE = re.compile(r"\s*\S+|\s+")
 
@@ -54,6 +55,20 @@ def stream_events(result: Prediction, message_id: str | None = None) -> list[Str
     return events
 
 
+@runtime_checkable
+class ChangeCounter(Protocol):
+    """What a store may offer so that a local backend reuses what it read: a number per
+    chatflow that changes whenever the chatflow or its component state changes.
+
+    :class:`~flowkit.storage.MemoryStore` offers it. With a store that does not, the backend
+    reads the chatflow and its state from the store for every run.
+    """
+
+    def generation(self, chatflow_id: str) -> int:
+        """The chatflow's current change number (``0`` when it was never saved)."""
+        ...
+
+
 class _Engine:
     """What the sync and async local backends share: the store, the components, and every
     step of an operation but the run itself."""
@@ -65,6 +80,8 @@ class _Engine:
         self.components = components if components is not None else default_registry()
         self._locks_lock = threading.Lock()
         self._upsert_locks: dict[str, threading.Lock] = {}
+        self._counter = self.store if isinstance(self.store, ChangeCounter) else None
+        self._read: dict[str, tuple[int, Chatflow, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} store={self.store!r}>"
@@ -73,12 +90,28 @@ class _Engine:
         with self._locks_lock:
             return self._upsert_locks.setdefault(flow_id, threading.Lock())
 
-    def _saved(self, flow: Chatflow) -> Chatflow:
-        """The saved version of ``flow``: what runs is what was saved.
+    def _saved(self, flow: Chatflow) -> tuple[Chatflow, dict[str, Any]]:
+        """The saved version of ``flow`` (what runs is what was saved) and its component
+        state, reused while the store's :class:`ChangeCounter` says nothing changed. The
+        state is shared by the predictions that read it: an upsert loads its own copy.
 
         :raises NotFoundError: when it is not saved here.
         """
-        return self.store.get(Chatflow, flow.id)
+        counter = self._counter
+        if counter is None:
+            return self.store.get(Chatflow, flow.id), self.store.load_state(flow.id)
+        number = counter.generation(flow.id)  # read first: a change after it reloads next time
+        found = self._read.get(flow.id)
+        if found is not None and found[0] == number:
+            return found[1], found[2]
+        try:
+            saved = self.store.get(Chatflow, flow.id)
+        except Exception:
+            self._read.pop(flow.id, None)
+            raise
+        state = self.store.load_state(flow.id)
+        self._read[flow.id] = (number, saved, state)
+        return saved, state
 
     def _record(self, request: PredictRequest, result: Prediction) -> str:
         """Keep the question and the answer; return the answer's message id."""
@@ -96,10 +129,11 @@ class _Engine:
 
     def _history(self, request: PredictRequest) -> Sequence[ChatMessage]:
         """The conversation so far: the request's own history, else the stored messages of
-        its chat id."""
+        its chat id (read only if a component uses them)."""
         if request.history is not None:
             return request.history
-        return self.store.chat_messages(request.flow.id, request.chat_id)
+        flow_id, chat_id = request.flow.id, request.chat_id
+        return LazyHistory(lambda: self.store.chat_messages(flow_id, chat_id))
 
     def _keep_upsert(self, flow_id: str, result: UpsertResult) -> None:
         """Record the upsert (Flowise's upsert_history) when the store keeps such records."""
@@ -190,7 +224,7 @@ class LocalBackend(_Engine):
         :raises ComponentError: when a node has no component or its component failed.
         :raises FlowkitError: when the vector store's report cannot be read.
         """
-        flow = self._saved(request.flow)
+        flow = self._saved(request.flow)[0]
         stop = flow.resolve_stop_node(request.stop_node_id)
         with self._upsert_lock(flow.id):
             state = self.store.load_state(flow.id)
@@ -219,7 +253,7 @@ class LocalBackend(_Engine):
         return self._predict(request)[0]
 
     def _predict(self, request: PredictRequest) -> tuple[Prediction, str]:
-        flow = self._saved(request.flow)
+        flow, state = self._saved(request.flow)
         end = ending_node(flow)
         output = run(
             flow,
@@ -229,7 +263,7 @@ class LocalBackend(_Engine):
             question=request.question,
             chat_id=request.chat_id,
             overrides=request.overrides,
-            state=self.store.load_state(flow.id),
+            state=state,
             history=self._history(request),
         )
         result = prediction(request.chat_id, output, end)
@@ -321,7 +355,7 @@ class AsyncLocalBackend(_Engine):
 
     async def upsert(self, request: UpsertRequest) -> UpsertResult:
         """See :meth:`LocalBackend.upsert`."""
-        flow = self._saved(request.flow)
+        flow = self._saved(request.flow)[0]
         stop = flow.resolve_stop_node(request.stop_node_id)
         lock = self._async_locks.setdefault(flow.id, asyncio.Lock())
         async with lock:
@@ -345,7 +379,7 @@ class AsyncLocalBackend(_Engine):
         return (await self._predict(request))[0]
 
     async def _predict(self, request: PredictRequest) -> tuple[Prediction, str]:
-        flow = self._saved(request.flow)
+        flow, state = self._saved(request.flow)
         end = ending_node(flow)
         output = await arun(
             flow,
@@ -355,7 +389,7 @@ class AsyncLocalBackend(_Engine):
             question=request.question,
             chat_id=request.chat_id,
             overrides=request.overrides,
-            state=self.store.load_state(flow.id),
+            state=state,
             history=self._history(request),
         )
         result = prediction(request.chat_id, output, end)

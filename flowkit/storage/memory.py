@@ -4,6 +4,7 @@ process, gone when the process ends. The default store of ``Workspace()``."""
 from __future__ import annotations
 
 import builtins
+import itertools
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -51,10 +52,22 @@ class MemoryStore:
         self._entities: dict[str, dict[str, Entity]] = {word: {} for word in _KINDS.values()}
         self._messages: dict[str, list[ChatMessage]] = {}
         self._states: dict[str, str] = {}
+        self._counter = itertools.count(1)
+        self._generations: dict[str, int] = {}
 
     def __repr__(self) -> str:
         counts = " ".join(f"{word}s={len(items)}" for word, items in self._entities.items())
         return f"<MemoryStore {counts}>"
+
+    def generation(self, chatflow_id: str) -> int:
+        """A number that changes whenever the chatflow or its component state changes here
+        (saved, replaced, deleted, state saved); ``0`` for one never saved. A local backend
+        uses it to reuse what it read while nothing changed."""
+        with self._lock:
+            return self._generations.get(chatflow_id, 0)
+
+    def _changed(self, chatflow_id: str) -> None:
+        self._generations[chatflow_id] = next(self._counter)
 
     # ---- entities --------------------------------------------------------------------------
 
@@ -76,6 +89,8 @@ class MemoryStore:
                     entity_id=entity.id,
                 )
             items[entity.id] = copy
+            if word == "chatflow":
+                self._changed(entity.id)
 
     def get(self, kind: type[EntityT], entity_id: str) -> EntityT:
         """Return a copy of the entity of ``kind`` with this id.
@@ -109,6 +124,8 @@ class MemoryStore:
             if entity.id not in items:
                 raise _not_found(word, entity.id)
             items[entity.id] = copy
+            if word == "chatflow":
+                self._changed(entity.id)
 
     def delete(self, kind: type[EntityT], entity_id: str) -> EntityT:
         """Forget an entity; with a chatflow, its chat messages and component state too.
@@ -125,6 +142,7 @@ class MemoryStore:
             if word == "chatflow":
                 self._messages.pop(entity_id, None)
                 self._states.pop(entity_id, None)
+                self._changed(entity_id)
         return gone  # type: ignore[return-value]
 
     # ---- chat messages ---------------------------------------------------------------------
@@ -193,6 +211,7 @@ class MemoryStore:
             ) from None
         with self._lock:
             self._states[chatflow_id] = text
+            self._changed(chatflow_id)
 
     def close(self) -> None:
         """Nothing to release; calling it (twice, too) is harmless and keeps the data."""

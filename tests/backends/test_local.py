@@ -145,3 +145,50 @@ def test_the_upsert_stops_at_the_requested_vector_store() -> None:
     result = local.upsert(UpsertRequest(flow=flow, stop_node_id="memoryVectorStore_0"))
 
     assert result.stop_node_id == "memoryVectorStore_0"
+
+
+def test_a_change_made_through_another_backend_on_the_same_store_is_seen() -> None:
+    store = MemoryStore()
+    reader, writer = (
+        LocalBackend(store, builtin_registry()),
+        LocalBackend(store, builtin_registry()),
+    )
+    flow = saved(writer)
+    writer.upsert(UpsertRequest(flow=flow))
+    ask = PredictRequest(flow=flow, question="Why does bread rise?", chat_id="c")
+    before = reader.predict(ask)
+
+    changed = store.get(Chatflow, flow.id)
+    changed.node("fakeChatModel_0").inputs["prefix"] = "Changed: "
+    writer.update(changed)
+    after_update = reader.predict(ask)
+    more = writer.upsert(
+        UpsertRequest(flow=flow, overrides={"text": "Volcanoes erupt when magma rises."})
+    )
+    after_upsert = reader.predict(
+        PredictRequest(
+            flow=flow, question="Why does bread rise?", chat_id="c", overrides={"topK": 9}
+        )
+    )
+
+    assert not before.text.startswith("Changed: ")
+    assert after_update.text.startswith("Changed: ")
+    assert more.num_added == 1
+    assert len(after_upsert.source_documents) == len(PARAGRAPHS) + 1
+
+
+def test_the_store_generation_changes_with_the_flow_and_its_state() -> None:
+    store = MemoryStore()
+    flow = retrieval_demo_flow(TEXT)
+    seen = [store.generation(flow.id)]
+    store.save(flow)
+    seen.append(store.generation(flow.id))
+    store.save_state(flow.id, {"x": 1})
+    seen.append(store.generation(flow.id))
+    store.replace(flow)
+    seen.append(store.generation(flow.id))
+    store.delete(Chatflow, flow.id)
+    seen.append(store.generation(flow.id))
+
+    assert seen[0] == 0
+    assert len(set(seen)) == 5
