@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ class RunContext:
     :param workspace: the workspace running the flow, if any.
     :param history: the conversation so far (this chat id's stored questions and answers,
         oldest first; empty for a new chat or outside predict); ``bufferMemory`` reads it.
+        A local backend reads it from its store only when a component first uses it.
     """
 
     node: Node
@@ -45,4 +46,4 @@ class RunContext:
     state: dict[str, Any]
     stop_node_id: str | None
     workspace: object | None
-    history: tuple[ChatMessage, ...] = ()
+    history: Sequence[ChatMessage] = ()

@@ -209,7 +209,7 @@ def _prepare(
         state=state if state is not None else {},
         stop_node_id=stop_node_id,
         workspace=workspace,
-        history=tuple(history),
+        history=history,
     )
     return plan, base
 

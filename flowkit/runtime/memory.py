@@ -18,9 +18,10 @@ The prompt the model receives: the system message, a blank line, one ``Human: ..
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from flowkit.errors import ComponentError
 from flowkit.model.messages import ChatMessage, Role
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_SYSTEM_MESSAGE",
     "MEMORY_COMPONENTS",
     "ConversationMemory",
+    "LazyHistory",
     "buffer_memory",
     "conversation_chain",
     "conversation_prompt",
@@ -60,6 +62,46 @@ class ConversationMemory:
     def as_text(self) -> str:
         """One ``Human: ...`` / ``AI: ...`` line per message."""
         return "\n".join(f"{_SPEAKERS[m.role]}: {m.content}" for m in self.messages)
+
+
+class LazyHistory(Sequence[ChatMessage]):
+    """A conversation read only when first used: a backend hands every run its chat's
+    history, and most flows never look at it. Thread-safe; read at most once.
+
+    :param load: returns the messages, oldest first.
+    """
+
+    def __init__(self, load: Callable[[], Sequence[ChatMessage]]) -> None:
+        self._load: Callable[[], Sequence[ChatMessage]] | None = load
+        self._messages: tuple[ChatMessage, ...] = ()
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> tuple[ChatMessage, ...]:
+        if self._load is not None:
+            with self._lock:
+                if self._load is not None:
+                    self._messages = tuple(self._load())
+                    self._load = None
+        return self._messages
+
+    @overload
+    def __getitem__(self, index: int) -> ChatMessage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ChatMessage]: ...
+
+    def __getitem__(self, index: int | slice) -> ChatMessage | Sequence[ChatMessage]:
+        return self._loaded()[index]
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __iter__(self) -> Iterator[ChatMessage]:
+        return iter(self._loaded())
+
+    def __repr__(self) -> str:
+        state = "not read yet" if self._load is not None else f"{len(self._messages)} messages"
+        return f"<LazyHistory {state}>"
 
 
 def _fail(context: RunContext, message: str) -> ComponentError:
