@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from flowkit.errors import FlowkitError, FlowValidationError
 from flowkit.model import Chatflow, Node
+from flowkit.model.problems import validation_problems
 from flowkit.runtime.results import Document, Prediction, UpsertResult
 
 __all__ = ["ending_node", "prediction", "upsert_result"]
@@ -93,7 +94,4 @@ def prediction(chat_id: str, output: Any, end: str) -> Prediction:
 
 
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
-        for error in exc.errors()
-    )
+    return "; ".join(validation_problems(exc, "the output"))
