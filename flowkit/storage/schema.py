@@ -96,6 +96,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             date TEXT NOT NULL
         )""",
         "CREATE INDEX upsert_history_flow ON upsert_history (chatflowid, seq)",
+        """CREATE TABLE flow_generation (
+            chatflow_id TEXT PRIMARY KEY,
+            number INTEGER NOT NULL
+        ) WITHOUT ROWID""",
         """CREATE TABLE component_state (
             chatflow_id TEXT NOT NULL,
             node_id TEXT NOT NULL,

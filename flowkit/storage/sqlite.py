@@ -153,6 +153,7 @@ class SQLiteStore:
             def insert_flow(conn: sqlite3.Connection) -> None:
                 self._insert(conn, kind, entity.id, _FLOW_INSERT, _flow_values(row, 1))
                 _add_revision(conn, row, 1)
+                _bump(conn, row.id)
 
             self._write(insert_flow)
             return
@@ -285,6 +286,7 @@ class SQLiteStore:
             ),
         )
         _add_revision(conn, row, number)
+        _bump(conn, row.id)
         return number
 
     def delete(self, kind: type[EntityT], entity_id: str) -> EntityT:
@@ -308,6 +310,7 @@ class SQLiteStore:
             if name == "chatflow":
                 for sql in _FLOW_BELONGINGS:
                     conn.execute(sql, (entity_id,))
+                _bump(conn, entity_id)
             return row
 
         row = self._write(remove)
@@ -482,8 +485,20 @@ class SQLiteStore:
             conn.executemany(
                 "INSERT INTO component_state (chatflow_id, node_id, state) VALUES (?,?,?)", rows
             )
+            _bump(conn, chatflow_id)
 
         self._write(replace)
+
+    def generation(self, chatflow_id: str) -> int:
+        """A number that changes whenever the chatflow or its component state changes, in
+        any process (``0`` when it was never saved): a backend reuses what it read while
+        this stays the same."""
+        row = self._read(
+            lambda conn: conn.execute(
+                "SELECT number FROM flow_generation WHERE chatflow_id = ?", (chatflow_id,)
+            ).fetchone()
+        )
+        return 0 if row is None else int(row[0])
 
     # ---- upsert history ------------------------------------------------------------------
 
@@ -525,6 +540,15 @@ _FLOW_BELONGINGS = (
     "DELETE FROM component_state WHERE chatflow_id = ?",
     "DELETE FROM upsert_history WHERE chatflowid = ?",
 )
+
+
+def _bump(conn: sqlite3.Connection, chatflow_id: str) -> None:
+    """Count one more change of the chatflow or its state (never reset, even by a delete)."""
+    conn.execute(
+        "INSERT INTO flow_generation (chatflow_id, number) VALUES (?, 1) "
+        "ON CONFLICT (chatflow_id) DO UPDATE SET number = number + 1",
+        (chatflow_id,),
+    )
 
 
 def _kind_name(kind: type[Any]) -> str:

@@ -238,3 +238,23 @@ def test_a_closed_store_says_so_and_closing_twice_is_harmless(path: Path) -> Non
     store.close()
     with pytest.raises(StorageError, match="is closed"):
         store.list(Chatflow)
+
+
+def test_generation_changes_with_the_flow_or_its_state_in_any_connection(path: Path) -> None:
+    flow = small_flow()
+    with SQLiteStore(path) as store, SQLiteStore(path) as other:
+        assert store.generation(flow.id) == 0
+        store.save(flow)
+        seen = [other.generation(flow.id)]
+        other.replace(flow)
+        seen.append(store.generation(flow.id))
+        other.save_state(flow.id, {"vs_0": [1]})
+        seen.append(store.generation(flow.id))
+        store.add_chat_messages(
+            [ChatMessage(chatflow_id=flow.id, chat_id="c", role=Role.USER, content="q")]
+        )
+        seen.append(store.generation(flow.id))  # messages are not the flow or its state
+        store.delete(Chatflow, flow.id)
+        store.save(flow)  # created again: the number goes on, never back to an old one
+        seen.append(other.generation(flow.id))
+    assert seen == [1, 2, 3, 3, 5]

@@ -280,3 +280,20 @@ def _memory_flow_with(model_name: str) -> Chatflow:
     flow.connect(memory, chain, "memory")
     flow.connect(model, chain, "model")
     return flow
+
+
+def test_a_change_made_through_another_connection_is_seen_by_the_next_prediction(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.db"
+    with Workspace.open(path) as first, Workspace.open(path) as second:
+        flow = first.create_chatflow(retrieval_demo_flow(TEXT, chunk_size=60))
+        first.upsert_vector(flow)
+        before = first.predict(flow, QUESTION, overrides={"topK": 10})
+        changed = second.get_chatflow(flow.id)
+        changed.node("plainText_0").inputs["text"] = "Kites need wind.\n\nA restart loses nothing."
+        second.update_chatflow(changed)
+        second.upsert_vector(changed)
+        after = first.predict(flow.id, QUESTION, overrides={"topK": 10})
+    assert len(before.source_documents) == 3
+    assert len(after.source_documents) == 4  # and the chunk the second connection added
