@@ -1,0 +1,247 @@
+"""The async workspace's operations that run flows (upsert, predict, stream) and the
+outcome signal of every operation; :class:`~flowkit.AsyncWorkspace` inherits them."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from time import perf_counter
+from typing import Any, TypeVar
+
+from flowkit import signals
+from flowkit.backends.base import AsyncBackend, PredictRequest, UpsertRequest
+from flowkit.backends.events import StreamEvent
+from flowkit.model import Chatflow, ChatType
+from flowkit.model.messages import ChatMessage
+from flowkit.runtime import Prediction, UpsertResult
+from flowkit.workspace._common import (
+    StreamReader,
+    chat_type_of,
+    entity_id_of,
+    failure_args,
+    flow_type_of,
+    predict_request,
+    upsert_request,
+)
+
+__all__ = ["AsyncFlowRuns"]
+
+T = TypeVar("T")
+
+
+class AsyncFlowRuns:
+    """Running flows and reporting each operation's outcome, on ``self.backend``."""
+
+    backend: AsyncBackend
+    strict_signals: bool
+
+    # ---- the outcome of every operation ----------------------------------------------------
+
+    async def _run(
+        self,
+        operation: str,
+        sender: object,
+        work: Callable[[], Awaitable[T]],
+        *,
+        chat_type: ChatType | None = None,
+    ) -> tuple[T, float]:
+        """Do ``work``; on an error, send operation_failed and re-raise it unchanged."""
+        started = perf_counter()
+        try:
+            result = await work()
+        except Exception as exc:
+            duration = perf_counter() - started
+            await signals.send_async(
+                signals.operation_failed,
+                sender,
+                workspace=self,
+                **failure_args(
+                    operation, exc, duration, chat_type=chat_type, flow_type=flow_type_of(sender)
+                ),
+            )
+            raise
+        return result, perf_counter() - started
+
+    async def _succeeded(self, signal: Any, sender: object, duration: float, **kwargs: Any) -> None:
+        await signals.send_async(
+            signal, sender, strict=self.strict_signals, workspace=self, duration=duration, **kwargs
+        )
+
+    async def chat_messages(
+        self, flow_or_id: Chatflow | str, chat_id: str | None = None
+    ) -> builtins.list[ChatMessage]:
+        """The stored questions and answers of a chatflow (of one conversation), oldest first."""
+        flow_id = entity_id_of(flow_or_id, "chatflow", "chat_messages")
+        return await self.backend.chat_messages(flow_id, chat_id)
+
+    async def delete_chat_messages(
+        self, flow_or_id: Chatflow | str, chat_id: str | None = None
+    ) -> int:
+        """Delete a chatflow's stored messages (one conversation's). :returns: how many."""
+        flow_id = entity_id_of(flow_or_id, "chatflow", "delete_chat_messages")
+        return await self.backend.delete_chat_messages(flow_id, chat_id)
+
+    # ---- running flows ---------------------------------------------------------------------
+
+    async def _flow(self, flow_or_id: object, method: str) -> Chatflow:
+        if isinstance(flow_or_id, Chatflow):
+            return flow_or_id
+        return await self.backend.get(Chatflow, entity_id_of(flow_or_id, "chatflow", method))
+
+    async def upsert_vector(
+        self,
+        flow_or_id: Chatflow | str,
+        *,
+        stop_node_id: str | None = None,
+        chat_type: ChatType | str = ChatType.INTERNAL,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> UpsertResult:
+        """Run the saved chatflow's vector-store part in upsert mode; send
+        :data:`~flowkit.signals.vector_upserted`.
+
+        :param flow_or_id: a saved chatflow or its id (the saved version runs).
+        :param stop_node_id: the vector store to stop at (needed when there are several).
+        :param chat_type: where the upsert came from (``INTERNAL`` by default, as Flowise's UI).
+        :param overrides: Flowise ``overrideConfig``.
+        :raises NotFoundError: when the chatflow is not saved.
+        :raises FlowValidationError: when no single vector store can be chosen.
+        :raises ComponentError: when a node has no component or its component failed.
+        :raises ArgumentTypeError: when an argument has the wrong type.
+        """
+        holder: list[UpsertRequest] = []
+
+        async def work() -> UpsertResult:
+            flow = await self._flow(flow_or_id, "upsert_vector")
+            request = upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides)
+            holder.append(request)
+            return await self.backend.upsert(request)
+
+        result, duration = await self._run(
+            "upsert_vector", flow_or_id, work, chat_type=_loose_chat_type(chat_type)
+        )
+        request = holder[0]
+        await self._succeeded(
+            signals.vector_upserted,
+            request.flow,
+            duration,
+            stop_node_id=result.stop_node_id,
+            chat_type=request.chat_type,
+            result=result,
+        )
+        return result
+
+    async def predict(
+        self,
+        flow_or_id: Chatflow | str,
+        question: str,
+        *,
+        chat_id: str | None = None,
+        chat_type: ChatType | str = ChatType.EXTERNAL,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Prediction:
+        """Answer ``question`` with the saved chatflow; send
+        :data:`~flowkit.signals.prediction_sent`.
+
+        :param flow_or_id: a saved chatflow or its id (the saved version runs).
+        :param question: the question.
+        :param chat_id: the conversation (a fresh uuid4 when not given).
+        :param chat_type: where the question came from (``EXTERNAL`` by default, as the API).
+        :param overrides: Flowise ``overrideConfig``.
+        :raises NotFoundError: when the chatflow is not saved.
+        :raises FlowValidationError: when the flow has no valid ending node.
+        :raises ComponentError: when a node has no component or its component failed.
+        :raises ArgumentTypeError: when an argument has the wrong type.
+        """
+        holder: list[PredictRequest] = []
+
+        async def work() -> Prediction:
+            flow = await self._flow(flow_or_id, "predict")
+            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
+            holder.append(request)
+            return await self.backend.predict(request)
+
+        result, duration = await self._run(
+            "predict", flow_or_id, work, chat_type=_loose_chat_type(chat_type)
+        )
+        request = holder[0]
+        await self._succeeded(
+            signals.prediction_sent,
+            request.flow,
+            duration,
+            chat_id=result.chat_id,
+            chat_type=request.chat_type,
+            question=request.question,
+            result=result,
+        )
+        return result
+
+    async def stream(
+        self,
+        flow_or_id: Chatflow | str,
+        question: str,
+        *,
+        chat_id: str | None = None,
+        chat_type: ChatType | str = ChatType.EXTERNAL,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Like :meth:`predict`, yielding the answer as :class:`StreamEvent` objects.
+
+        Use it with ``async for``. Nothing happens until the first event is asked for. Once
+        the stream has ended, :data:`~flowkit.signals.prediction_sent` is sent with the
+        answer the events spell out; a raised error, or an ``error`` event, sends
+        :data:`~flowkit.signals.operation_failed` (operation ``"predict"``) instead. A stream
+        left before its end sends nothing.
+
+        :raises: what :meth:`predict` raises, from the iteration.
+        """
+        started = perf_counter()
+        kind = _loose_chat_type(chat_type)
+        try:
+            flow = await self._flow(flow_or_id, "predict")
+            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
+            reader = StreamReader(request)
+            async for event in self.backend.stream(request):
+                reader.read(event)
+                yield event
+        except (GeneratorExit, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            duration = perf_counter() - started
+            await signals.send_async(
+                signals.operation_failed,
+                flow_or_id,
+                workspace=self,
+                **failure_args(
+                    "predict", exc, duration, chat_type=kind, flow_type=flow_type_of(flow_or_id)
+                ),
+            )
+            raise
+        duration = perf_counter() - started
+        error = reader.failure()
+        if error is not None:
+            await signals.send_async(
+                signals.operation_failed,
+                flow_or_id,
+                workspace=self,
+                **failure_args("predict", error, duration, chat_type=kind, flow_type=flow.type),
+            )
+            return
+        result = reader.prediction()
+        await self._succeeded(
+            signals.prediction_sent,
+            request.flow,
+            duration,
+            chat_id=result.chat_id,
+            chat_type=request.chat_type,
+            question=request.question,
+            result=result,
+        )
+
+
+def _loose_chat_type(value: object) -> ChatType | None:
+    """``value`` as a ChatType for a failure signal, ``None`` when it is not one."""
+    try:
+        return ChatType(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
