@@ -341,7 +341,7 @@ HARMLESS = set("node_0123456789abcdef") | set("chatOpenAI_0")
 """The characters of the ids sent below: a name made only of them may be found by chance."""
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(names=st.lists(not_catalog_names, min_size=1, max_size=5, unique=True))
 def test_user_names_never_appear_in_the_anonymized_graph(names: list[str]) -> None:
     flow = Chatflow()
