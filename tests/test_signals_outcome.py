@@ -409,3 +409,17 @@ def test_async_workspace_sends_the_same_outcomes_and_awaits_async_receivers() ->
     ]
     assert awaited == ["delete_tool"]
     assert all(type(k["duration"]) is float for _, _, k in heard)
+
+
+def test_a_failure_by_id_knows_the_flow_type_once_the_flow_was_found() -> None:
+    ws, flow = saved_workspace(registry_with("fakeChatModel", failing_model))
+
+    with listening() as heard, pytest.raises(ComponentError):
+        ws.predict(flow.id, QUESTION)
+    with pytest.raises(ComponentError):
+        list(ws.stream(flow.id, QUESTION))
+
+    failures = [(s, k) for name, s, k in heard if name == "operation_failed"]
+    assert [(sender, kwargs["flow_type"]) for sender, kwargs in failures] == [
+        (flow.id, FlowType.CHATFLOW)
+    ]

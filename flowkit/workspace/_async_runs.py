@@ -45,8 +45,13 @@ class AsyncFlowRuns:
         work: Callable[[], Awaitable[T]],
         *,
         chat_type: ChatType | None = None,
+        found: builtins.list[Chatflow] | None = None,
     ) -> tuple[T, float]:
-        """Do ``work``; on an error, send operation_failed and re-raise it unchanged."""
+        """Do ``work``; on an error, send operation_failed and re-raise it unchanged.
+
+        ``found`` is where ``work`` puts the chatflow it found for an id, so that the failure
+        signal's ``flow_type`` is known even when the caller gave an id.
+        """
         started = perf_counter()
         try:
             result = await work()
@@ -57,7 +62,11 @@ class AsyncFlowRuns:
                 sender,
                 workspace=self,
                 **failure_args(
-                    operation, exc, duration, chat_type=chat_type, flow_type=flow_type_of(sender)
+                    operation,
+                    exc,
+                    duration,
+                    chat_type=chat_type,
+                    flow_type=flow_type_of(found[0] if found else sender),
                 ),
             )
             raise
@@ -110,15 +119,17 @@ class AsyncFlowRuns:
         :raises ArgumentTypeError: when an argument has the wrong type.
         """
         holder: list[UpsertRequest] = []
+        found: list[Chatflow] = []
 
         async def work() -> UpsertResult:
             flow = await self._flow(flow_or_id, "upsert_vector")
+            found.append(flow)
             request = upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides)
             holder.append(request)
             return await self.backend.upsert(request)
 
         result, duration = await self._run(
-            "upsert_vector", flow_or_id, work, chat_type=_loose_chat_type(chat_type)
+            "upsert_vector", flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
         )
         request = holder[0]
         await self._succeeded(
@@ -154,15 +165,17 @@ class AsyncFlowRuns:
         :raises ArgumentTypeError: when an argument has the wrong type.
         """
         holder: list[PredictRequest] = []
+        found: list[Chatflow] = []
 
         async def work() -> Prediction:
             flow = await self._flow(flow_or_id, "predict")
+            found.append(flow)
             request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
             holder.append(request)
             return await self.backend.predict(request)
 
         result, duration = await self._run(
-            "predict", flow_or_id, work, chat_type=_loose_chat_type(chat_type)
+            "predict", flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
         )
         request = holder[0]
         await self._succeeded(
@@ -197,8 +210,10 @@ class AsyncFlowRuns:
         """
         started = perf_counter()
         kind = _loose_chat_type(chat_type)
+        found: list[Chatflow] = []
         try:
             flow = await self._flow(flow_or_id, "predict")
+            found.append(flow)
             request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
             reader = StreamReader(request)
             async for event in self.backend.stream(request):
@@ -213,7 +228,11 @@ class AsyncFlowRuns:
                 flow_or_id,
                 workspace=self,
                 **failure_args(
-                    "predict", exc, duration, chat_type=kind, flow_type=flow_type_of(flow_or_id)
+                    "predict",
+                    exc,
+                    duration,
+                    chat_type=kind,
+                    flow_type=flow_type_of(found[0] if found else flow_or_id),
                 ),
             )
             raise
