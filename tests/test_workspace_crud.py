@@ -115,10 +115,6 @@ def test_updating_an_unsaved_entity_is_not_found_and_saves_nothing() -> None:
     assert ws.tools == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs a hook from Node to its Chatflow in flowkit/model (owned by the model work)",
-)
 def test_the_revision_goes_up_when_a_node_is_renamed() -> None:
     flow = demo_flow()
     before = flow.revision

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +137,16 @@ class Chatflow(BaseModel):
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Chatflow:
         copied = super().__deepcopy__(memo)
         copied._edges_view = None
+        owner = weakref.ref(copied)
+        for node in copied.nodes:
+            node._owner = owner
         return copied
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        owner = weakref.ref(self)
+        for node in self.nodes:
+            node._owner = owner
 
     def __eq__(self, other: object) -> bool:
         """Equal when the content is: every field, and the nodes and edges in order."""
@@ -334,6 +344,7 @@ class Chatflow(BaseModel):
         if node.id in self._graph:
             raise _taken(node.id)
         self._graph.add_node(node.id, **{NODE_KEY: node})
+        node._owner = weakref.ref(self)
         self._touch()
 
     def connect(
@@ -424,8 +435,10 @@ class Chatflow(BaseModel):
     def _load(self, nodes: list[Node], edges: list[Edge]) -> None:
         """Fill an empty graph with checked parts, in order; the revision stays 0."""
         graph = self._graph
+        owner = weakref.ref(self)
         for node in nodes:
             graph.add_node(node.id, **{NODE_KEY: node})
+            node._owner = owner
         for pos, edge in enumerate(edges):
             graph.add_edge(
                 edge.source, edge.target, key=edge.id, **{EDGE_KEY: edge, POSITION_KEY: pos}
@@ -472,7 +485,7 @@ class Chatflow(BaseModel):
 
         :raises NotFoundError: when the flow has no such node.
         """
-        self.node(node_id)
+        self.node(node_id)._owner = None
         self._graph.remove_node(node_id)
         match = _NUMBERED.match(node_id)
         if match:
@@ -507,6 +520,12 @@ class Chatflow(BaseModel):
             self._revision += 1
             if stamp:
                 super().__setattr__("updated_at", utc_now())
+
+    def _node_changed(self, node: Node) -> None:
+        """A field of ``node`` was set: count it when the node is this flow's own."""
+        attrs = self._graph.nodes.get(node.id)
+        if attrs is not None and attrs[NODE_KEY] is node:
+            self._touch()
 
     def _free_id(self, name: str) -> str:
         n = self._next_free.get(name, 0)

@@ -7,9 +7,10 @@ also remembers its key order, so that exporting it gives back the same object, k
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["KEY_ORDER_FIELDS", "STICKY_NOTE", "Edge", "Node"]
 
@@ -42,7 +43,9 @@ class Node(BaseModel):
     :param data_key_order: the same for its ``data`` object.
 
     Two nodes are equal when their content is: ``key_order`` and ``data_key_order`` are
-    not compared.
+    not compared. Setting a field of a node that belongs to a :class:`~flowkit.Chatflow`
+    (``node.label = ...``) increases the flow's ``revision``; changing a dict in place
+    (``node.inputs[...] = ...``) does not.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -61,6 +64,24 @@ class Node(BaseModel):
 
     key_order: tuple[str, ...] | None = Field(default=None, repr=False)
     data_key_order: tuple[str, ...] | None = Field(default=None, repr=False)
+
+    # The flow holding this node (a weak reference; set and cleared by the flow).
+    _owner: weakref.ref[Any] | None = PrivateAttr(default=None)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:  # a weak reference cannot be pickled; the flow sets it again
+            state["__pydantic_private__"] = {**private, "_owner": None}
+        return state
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        private = self.__pydantic_private__
+        owner = private.get("_owner") if private and name in type(self).model_fields else None
+        flow = owner() if owner is not None else None
+        if flow is not None:
+            flow._node_changed(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Node):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -523,3 +525,43 @@ def test_a_wrongly_typed_argument_is_a_type_error_saying_what_to_pass(
     assert isinstance(caught.value, ArgumentTypeError)
     assert "got" in str(caught.value)
     assert flow.revision == chain_flow().revision
+
+
+# ---- setting a node's field counts as a change of its flow ------------------------------
+
+
+def test_setting_a_node_field_raises_the_flow_revision() -> None:
+    flow = chain_flow()
+    before = flow.revision
+
+    flow.node("llmChain_0").label = "Answering chain"
+
+    assert flow.revision > before
+    assert flow.to_flowise()["nodes"][2]["data"]["label"] == "Answering chain"
+
+
+def test_a_removed_or_copied_node_no_longer_changes_the_flow() -> None:
+    flow = chain_flow()
+    removed = flow.node("promptTemplate_0")
+    flow.remove_node("promptTemplate_0")
+    copied = flow.model_copy()
+    before = flow.revision
+
+    removed.label = "gone"
+    copied.node("llmChain_0").label = "only the copy"
+    copy.deepcopy(flow.node("llmChain_0")).label = "a loose copy"
+
+    assert flow.revision == before
+    assert copied.revision > 0
+    assert flow.node("llmChain_0").label == "llmChain"
+
+
+def test_a_pickled_flow_comes_back_equal_and_still_counts_node_changes() -> None:
+    flow = chain_flow()
+
+    again = pickle.loads(pickle.dumps(flow))
+    before = again.revision
+    again.node("llmChain_0").label = "renamed"
+
+    assert again.revision > before
+    assert flow.node("llmChain_0").label == "llmChain"
