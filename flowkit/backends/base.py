@@ -10,6 +10,7 @@ for a taken one.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -134,7 +135,9 @@ class Backend(Protocol):
         """Answer the question as typed stream events (``start``, ``token``, ..., ``end``)."""
         ...
 
-    def chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> list[ChatMessage]:
+    def chat_messages(
+        self, chatflow_id: str, chat_id: str | None = None
+    ) -> builtins.list[ChatMessage]:
         """The stored conversation(s) of a chatflow, oldest first."""
         ...
 
@@ -162,7 +165,7 @@ class AsyncBackend(Protocol):
     def stream(self, request: PredictRequest) -> AsyncIterator[Any]: ...
     async def chat_messages(
         self, chatflow_id: str, chat_id: str | None = None
-    ) -> list[ChatMessage]: ...
+    ) -> builtins.list[ChatMessage]: ...
     async def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int: ...
     async def aclose(self) -> None: ...
 

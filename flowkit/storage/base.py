@@ -8,6 +8,7 @@ thread-safe.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -68,7 +69,9 @@ class Store(Protocol):
         """Append messages to their conversations, in the order given."""
         ...
 
-    def chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> list[ChatMessage]:
+    def chat_messages(
+        self, chatflow_id: str, chat_id: str | None = None
+    ) -> builtins.list[ChatMessage]:
         """The messages of a chatflow (of one conversation when ``chat_id`` is given), oldest
         first."""
         ...
