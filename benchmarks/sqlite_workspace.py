@@ -2,10 +2,14 @@
 
 Run: ``.venv/bin/python benchmarks/sqlite_workspace.py [--quick]``
 
+Pairs that are compared directly are timed alternately, call by call, so that a
+burst of load on a shared machine slows both sides alike.
+
 1. Saving a chatflow to the file (``SQLiteStore.replace``: the ``chat_flow`` row and a new
    revision, one transaction) against serializing it to Flowise JSON
    (``json.dumps(flow.to_flowise())``), for 10-, 100- and 1,000-node flows. Goal: <= 2x.
-2. Create, get, update and predict on the SQLite workspace against the in-memory one, per
+2. Create, get, update and predict on the SQLite workspace against the in-memory one (timed
+   alternately too), per
    flow size (through ``Workspace.open(path)`` / ``Workspace()`` when this flowkit has
    them; otherwise through the stores, and predict is left out, saying so).
 3. Opening a file of 10,000 chatflows and listing them (graphs parsed lazily), against
@@ -70,6 +74,25 @@ def median_us(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times) * 1e6
 
 
+def interleaved_us(
+    first: Callable[[], object], second: Callable[[], object], runs: int
+) -> tuple[float, float]:
+    """Median times of ``first`` and ``second`` in microseconds, called alternately, so that
+    a burst of load on a shared machine slows both alike (gc off while timing)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(runs):
+            for fn, into in ((first, times[0]), (second, times[1])):
+                start = time.perf_counter()
+                fn()
+                into.append(time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return statistics.median(times[0]) * 1e6, statistics.median(times[1]) * 1e6
+
+
 def table(headers: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
@@ -99,8 +122,9 @@ def save_vs_json(quick: bool) -> list[str]:
             flow = chain_flow(size)
             store.save(flow)
             runs = runs_for(size, quick)
-            reference = median_us(lambda f=flow: json.dumps(f.to_flowise()), runs)
-            saved = median_us(lambda f=flow: store.replace(f), runs)
+            reference, saved = interleaved_us(
+                lambda f=flow: json.dumps(f.to_flowise()), lambda f=flow: store.replace(f), runs
+            )
             ratio = saved / reference
             verdict = "ok" if ratio <= 2 else "MISS"
             rows.append([f"{size}", f"{reference:,.0f}", f"{saved:,.0f}", f"{ratio:.2f}x", verdict])
@@ -169,7 +193,10 @@ def workspace_ops(quick: bool) -> list[str]:
                 row = [f"{size}"]
                 ratios = []
                 for op in ("create", "get", "update", "predict"):
-                    mem, file = (_time_op(ws, op, size, runs) for ws in (memory, durable))
+                    calls = max(5, runs // 4) if op == "predict" else runs
+                    mem, file = interleaved_us(
+                        _op(memory, op, size, calls), _op(durable, op, size, calls), calls
+                    )
                     row += [f"{mem:,.0f}", f"{file:,.0f}", f"{file / mem:.1f}x"]
                     ratios.append(f"{op} {file / mem:.1f}x")
                 rows.append(row)
@@ -183,20 +210,19 @@ def workspace_ops(quick: bool) -> list[str]:
     return verdicts
 
 
-def _time_op(ws: Any, op: str, size: int, runs: int) -> float:
-    flow = predictable_flow(size)
+def _op(ws: Any, op: str, size: int, runs: int) -> Callable[[], object]:
+    """Set ``op`` up on ``ws`` and return one call of it."""
     if op == "create":
-        flows = [predictable_flow(size) for _ in range(runs)]
-        it = iter(flows)
-        return median_us(lambda: ws.create_chatflow(next(it)), runs)
-    saved = ws.create_chatflow(flow)
+        flows = iter([predictable_flow(size) for _ in range(runs)])
+        return lambda: ws.create_chatflow(next(flows))
+    saved = ws.create_chatflow(predictable_flow(size))
     if op == "get":
-        return median_us(lambda: len(ws.get_chatflow(saved.id).nodes), runs)
+        return lambda: len(ws.get_chatflow(saved.id).nodes)
     if op == "update":
-        return median_us(lambda: ws.update_chatflow(saved), runs)
+        return lambda: ws.update_chatflow(saved)
     if op == "predict":
         ws.predict(saved.id, "warm up")
-        return median_us(lambda: ws.predict(saved.id, "what is flowkit?"), max(5, runs // 4))
+        return lambda: ws.predict(saved.id, "what is flowkit?")
     raise ValueError(op)
 
 
@@ -293,12 +319,16 @@ def get_by_id(many: Path, tmp: Path, count: int, quick: bool) -> list[str]:
     few = tmp / "few.db"
     build_file(few, 100)
     runs = 200 if quick else 1000
-    figures = []
-    for path in (few, many):
-        with SQLiteStore(path) as store:
+    with SQLiteStore(few) as small, SQLiteStore(many) as large:
+        probes = []
+        for store in (small, large):
             ids = [f.id for f in store.list(Chatflow)]
-            probe = [ids[(i * 7919) % len(ids)] for i in range(runs)]
-            figures.append(_time_gets(store, probe))
+            probes.append(iter([ids[(i * 7919) % len(ids)] for i in range(runs)]))
+        figures = interleaved_us(
+            lambda: small.get(Chatflow, next(probes[0])),
+            lambda: large.get(Chatflow, next(probes[1])),
+            runs,
+        )
     ratio = figures[1] / figures[0]
     table(
         ["file", "get us"],
@@ -309,11 +339,6 @@ def get_by_id(many: Path, tmp: Path, count: int, quick: bool) -> list[str]:
         ],
     )
     return [f"get by id, {count:,} vs 100 flows: {ratio:.2f}x"]
-
-
-def _time_gets(store: SQLiteStore, ids: list[str]) -> float:
-    it = iter(ids)
-    return median_us(lambda: store.get(Chatflow, next(it)), len(ids))
 
 
 def main(argv: list[str] | None = None) -> int:
