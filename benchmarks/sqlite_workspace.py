@@ -8,10 +8,10 @@ burst of load on a shared machine slows both sides alike.
 1. Saving a chatflow to the file (``SQLiteStore.replace``: the ``chat_flow`` row and a new
    revision, one transaction) against serializing it to Flowise JSON
    (``json.dumps(flow.to_flowise())``), for 10-, 100- and 1,000-node flows. Goal: <= 2x.
-2. Create, get, update and predict on the SQLite workspace against the in-memory one (timed
-   alternately too), per
-   flow size (through ``Workspace.open(path)`` / ``Workspace()`` when this flowkit has
-   them; otherwise through the stores, and predict is left out, saying so).
+2. Create, get, update and predict on the SQLite workspace against the in-memory one, per
+   flow size (``Workspace()`` against a Workspace on ``SQLiteStore``, both running flows of
+   step components in which every node runs; through the stores, without predict, on a
+   flowkit without ``Workspace.open``).
 3. Opening a file of 10,000 chatflows and listing them (graphs parsed lazily), against
    listing them and parsing every graph.
 4. Get by id from a file of 100 flows and from one of 10,000: the ratio should be ~1.
