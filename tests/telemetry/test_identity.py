@@ -91,9 +91,7 @@ def test_invalid_id_is_replaced_keeping_other_keys(tmp_path: Path) -> None:
     assert stored(tmp_path) == {"instanceId": instance_id, "theme": "dark"}
 
 
-@pytest.mark.parametrize(
-    "content", [b"{not json", b"[1, 2]", b"\xff\xfe\x00", b"", b"[" * 100_000]
-)
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"\xff\xfe\x00", b"", b"[" * 100_000])
 def test_corrupt_file_is_replaced_with_a_fresh_id(content: bytes, tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_bytes(content)
 

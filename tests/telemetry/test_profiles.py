@@ -194,29 +194,27 @@ def test_schema_command_knows_both_profiles(profile: str) -> None:
     assert list(schema["properties"]) == wire_keys("prediction_sent", profile)  # type: ignore[arg-type]
 
 
-def test_preview_command_prints_flowise3_shapes(marketplace_chatflows: list[Path]) -> None:
-    for sample in marketplace_chatflows:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "flowkit",
-                "preview",
-                str(sample),
-                "--event",
-                "prediction_sent",
-                "--profile",
-                "flowise-3",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode == 0:
-            break
-    else:
-        pytest.skip("no marketplace sample previews")
+def test_preview_command_prints_flowise3_shapes(marketplace: Path) -> None:
+    sample = marketplace / "chatflows" / "Conversation Chain.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowkit",
+            "preview",
+            str(sample),
+            "--event",
+            "prediction_sent",
+            "--profile",
+            "flowise-3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
     (event,) = json.loads(result.stdout)
     assert list(event["properties"]) == list(REAL_EVENTS["prediction_sent"]["properties"])
     assert event["properties"]["subscriptionId"] is None
