@@ -222,7 +222,7 @@ class LocalBackend(_Engine):
         :raises NotFoundError: when the chatflow is not saved here.
         :raises FlowValidationError: when no single vector store can be chosen.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises FlowkitError: when the vector store's report cannot be read.
+        :raises ComponentError: also when the vector store's report cannot be read.
         """
         flow = self._saved(request.flow)[0]
         stop = flow.resolve_stop_node(request.stop_node_id)
@@ -248,7 +248,7 @@ class LocalBackend(_Engine):
         :raises NotFoundError: when the chatflow is not saved here.
         :raises FlowValidationError: when the flow has no valid ending node.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises FlowkitError: when the ending node's output cannot be read.
+        :raises ComponentError: also when the ending node's output cannot be read.
         """
         return self._predict(request)[0]
 

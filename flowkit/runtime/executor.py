@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flowkit import signals
-from flowkit.errors import ComponentError, FlowkitError
+from flowkit.errors import ArgumentTypeError, ComponentError, FlowkitError
 from flowkit.model import Chatflow, Edge, Node
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime.context import Mode, RunContext
@@ -56,9 +56,14 @@ def _plan(
 ) -> _Plan:
     """Look up every node's component and incoming edges; raise before anything runs."""
     if mode not in ("upsert", "predict"):
-        raise FlowkitError(f"mode must be 'upsert' or 'predict', got {mode!r}")
+        raise ArgumentTypeError(
+            f"mode must be 'upsert' or 'predict', got {mode!r}: pass one of them"
+        )
     if flow.node(target_node_id).is_sticky_note:
-        raise FlowkitError(f"node {target_node_id!r} is a sticky note: there is nothing to run")
+        raise FlowkitError(
+            f"node {target_node_id!r} is a sticky note: there is nothing to run; pass the id of "
+            "a node that runs (an ending node or a vector store)"
+        )
     nodes = [flow.node(i) for i in flow.run_order(target_node_id)]
     nodes = [n for n in nodes if not n.is_sticky_note]
     found: list[tuple[Node, Component]] = []
@@ -254,7 +259,9 @@ def run(
         (the message shows how to register one) or an ``async`` one (use :func:`arun`);
         while running, when a component raises (the message names the node, the exception
         is chained as ``__cause__``; a :class:`ComponentError` passes through unchanged).
-    :raises FlowkitError: when the flow has no node ``target_node_id`` or ``mode`` is unknown.
+    :raises NotFoundError: when the flow has no node ``target_node_id``.
+    :raises ArgumentTypeError: when ``mode`` is not ``"upsert"`` or ``"predict"``.
+    :raises FlowkitError: when ``target_node_id`` is a sticky note.
     """
     plan, base = _prepare(
         flow,
@@ -331,7 +338,9 @@ async def arun(
     :raises ComponentError: before anything runs, when a node has no registered component;
         while running, when a component raises (chained; a :class:`ComponentError` passes
         through unchanged).
-    :raises FlowkitError: when the flow has no node ``target_node_id`` or ``mode`` is unknown.
+    :raises NotFoundError: when the flow has no node ``target_node_id``.
+    :raises ArgumentTypeError: when ``mode`` is not ``"upsert"`` or ``"predict"``.
+    :raises FlowkitError: when ``target_node_id`` is a sticky note.
     """
     plan, base = _prepare(
         flow,

@@ -2,7 +2,7 @@
 :class:`Prediction`, and which node a prediction ends at.
 
 A component is user code: what it returns is checked here, so that a malformed output is a
-:class:`~flowkit.FlowkitError` naming the node, never a bare pydantic ``ValidationError``.
+:class:`~flowkit.ComponentError` naming the node, never a bare pydantic ``ValidationError``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowkit.errors import FlowkitError, FlowValidationError
+from flowkit.errors import ComponentError, FlowValidationError
 from flowkit.model import Chatflow, Node
 from flowkit.model.problems import validation_problems
 from flowkit.runtime.results import Document, Prediction, UpsertResult
@@ -41,7 +41,7 @@ def upsert_result(stop: str, output: Any) -> UpsertResult:
 
     :param stop: the vector-store node the upsert stopped at.
     :param output: what its component returned (a mapping with ``num_added``).
-    :raises FlowkitError: when it is not a mapping of string keys with a whole-number
+    :raises ComponentError: when it is not a mapping of string keys with a whole-number
         ``num_added``.
     """
     stats = (
@@ -52,17 +52,18 @@ def upsert_result(stop: str, output: Any) -> UpsertResult:
     try:
         return UpsertResult.model_validate({**stats, "stop_node_id": stop})
     except ValidationError as exc:
-        raise FlowkitError(
+        raise ComponentError(
             f"vector store {stop!r} reported an upsert result flowkit cannot read "
             f"({_problems(exc)}); a vector store's component must return a mapping with "
-            "string keys and a whole-number 'num_added'"
+            "string keys and a whole-number 'num_added'",
+            node_id=stop,
         ) from exc
 
 
 def prediction(chat_id: str, output: Any, end: str) -> Prediction:
     """Read an ending node's output as the :class:`Prediction` for ``chat_id``.
 
-    :raises FlowkitError: when it is neither a str, a Prediction nor a mapping with a
+    :raises ComponentError: when it is neither a str, a Prediction nor a mapping with a
         ``text`` string, or its ``source_documents`` cannot be read.
     """
     if isinstance(output, Prediction):
@@ -83,13 +84,15 @@ def prediction(chat_id: str, output: Any, end: str) -> Prediction:
             )
         except (TypeError, ValidationError) as exc:
             reason = _problems(exc) if isinstance(exc, ValidationError) else str(exc)
-            raise FlowkitError(
+            raise ComponentError(
                 f"ending node {end!r} gave source_documents flowkit cannot read ({reason}); "
-                "they must be a list of Documents or of mappings with a 'page_content' string"
+                "they must be a list of Documents or of mappings with a 'page_content' string",
+                node_id=end,
             ) from exc
-    raise FlowkitError(
+    raise ComponentError(
         f"ending node {end!r} gave {type(output).__name__}; an ending node's component must "
-        "return a str or a mapping with a 'text' string"
+        "return a str or a mapping with a 'text' string",
+        node_id=end,
     )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from flowkit.errors import FlowkitError
+from flowkit.errors import ArgumentTypeError
 from flowkit.runtime.context import RunContext
 
 __all__ = [
@@ -78,13 +78,18 @@ class ComponentRegistry:
         :param func: ``func(inputs, context) -> output``, sync or ``async def``.
         :param category: the Flowise category, e.g. ``"Vector Stores"``.
         :returns: ``func`` itself.
-        :raises FlowkitError: when ``name`` is not a non-empty string or ``func`` is not
-            callable.
+        :raises ArgumentTypeError: when ``name`` is not a non-empty string or ``func`` is
+            not callable.
         """
         if not isinstance(name, str) or not name:
-            raise FlowkitError(f"a component needs a non-empty name, got {name!r}")
+            raise ArgumentTypeError(
+                f"a component needs a non-empty name (the node's Flowise data.name), got {name!r}"
+            )
         if not callable(func):
-            raise FlowkitError(f"component {name!r} must be callable, got {type(func).__name__}")
+            raise ArgumentTypeError(
+                f"component {name!r} must be callable, got {type(func).__name__}: register a "
+                "function (inputs, context) -> output"
+            )
         entry = Component(name=name, func=func, category=category, is_async=_is_async(func))
         with self._lock:
             if name in self._components:
