@@ -182,6 +182,9 @@ operation_failed: NamedSignal = namespace.signal(
 
     Sent once the error is known and before it is raised to the caller, who gets it
     unchanged. Carries the error's type, never its message (a message can hold user data).
+    A failed ``Workspace.stream`` counts as a failed ``"predict"``. Its receivers are always
+    isolated (logged, never re-raised, even by a strict workspace), so that the caller gets
+    the operation's own error.
 
     :sender: what the operation was given: the entity, or the id when only an id was given.
     :param workspace: the workspace.
