@@ -121,13 +121,14 @@ class Pipeline:
         self._inflight_records: Sequence[Record] = ()
         self._outbox_due = self.outbox is not None
         self._warned_full = False
+        self._closed = False  # shut down: later records are dropped
 
     # ---- the caller's side ----------------------------------------------------------------
 
     def put(self, record: Record) -> None:
         """Enqueue one record; never blocks, never raises (a full queue drops, counted)."""
         queue = self._queue
-        if len(queue) >= self.max_queue_size or self._stop.is_set():
+        if len(queue) >= self.max_queue_size or self._closed:
             self._drop()
             return
         queue.append(record)
@@ -247,6 +248,7 @@ class Pipeline:
             return
         if self._thread is not None:
             self.flush(timeout)
+        self._closed = True
         self._stop.set()
         self._wake.set()
         thread = self._thread

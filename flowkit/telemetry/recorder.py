@@ -31,11 +31,12 @@ Receiver = Callable[..., None]
 def _receiver(event: EventSpec, put: Callable[[Record], None], graphs: GraphSnapshots) -> Receiver:
     read, name, now = event.read, event.name, time.time
     graph_of = graphs.get if event.graph else None
+    make = tuple.__new__  # a Record without NamedTuple's Python-level __new__
 
     def record(sender: Any, **kwargs: Any) -> None:
         try:
             graph = graph_of(sender) if graph_of is not None else None
-            put(Record(event, read(sender, kwargs), graph, now()))
+            put(make(Record, (event, read(sender, kwargs), graph, now())))
         except Exception:
             logger.exception("telemetry could not record %s", name)
 
