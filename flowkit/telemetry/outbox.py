@@ -21,6 +21,7 @@ import math
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from enum import Enum
@@ -196,21 +197,30 @@ def _read_position(path: Path) -> int:
         return 0
 
 
-def _lock_if_current(path: Path, flags: int, *, block: bool) -> int | None:
-    """Open and lock ``path``; None when it is locked by someone else (non-blocking) or
-    it is gone or was replaced by another file meanwhile."""
-    try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-        if os.stat(path, follow_symlinks=False).st_ino != os.fstat(fd).st_ino:
-            raise OSError("replaced")
-    except OSError:
+def _lock_if_current(path: Path, flags: int, *, wait: float) -> int | None:
+    """Open ``path`` and take its exclusive lock, trying for up to ``wait`` seconds.
+
+    Never blocks on a lock: a file renamed or replaced meanwhile (claimed, compacted) is
+    reopened under its path, so a writer never waits behind a sender that holds a claim.
+
+    :returns: the locked descriptor, or None when the file is gone or stayed locked.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except OSError:
+            pass
         os.close(fd)
-        return None
-    return fd
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.005)
 
 
 class Outbox:
@@ -241,20 +251,27 @@ class Outbox:
             return 0
         data = "".join(line + "\n" for line in lines).encode("utf-8", "backslashreplace")
         with self._lock:
+            deadline = time.monotonic() + 10.0
             while True:
                 fd = open_private(self.path, os.O_RDWR | os.O_APPEND)
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                    if os.stat(self.path, follow_symlinks=False).st_ino != os.fstat(fd).st_ino:
-                        continue  # claimed or compacted meanwhile: open the new file
-                    append_lines(fd, data)
-                    if os.fstat(fd).st_size > self.max_bytes:
-                        self._compact(fd)
-                    return len(lines)
-                except FileNotFoundError:
-                    continue
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        current = (
+                            os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+                        )
+                    except OSError:
+                        current = False  # locked by another writer, or renamed: try again
+                    if current:
+                        append_lines(fd, data)
+                        if os.fstat(fd).st_size > self.max_bytes:
+                            self._compact(fd)
+                        return len(lines)
                 finally:
                     os.close(fd)
+                if time.monotonic() >= deadline:
+                    raise OSError(f"the telemetry outbox {self.path} stayed locked")
+                time.sleep(0.005)
 
     def _compact(self, fd: int) -> None:
         """Keep the newest lines that fit in three quarters of the cap; count the rest."""
@@ -304,7 +321,7 @@ class Outbox:
             :meth:`Claim.release`.
         """
         claims = list(self._orphans(take=True))
-        fd = _lock_if_current(self.path, os.O_RDONLY, block=True)
+        fd = _lock_if_current(self.path, os.O_RDONLY, wait=2.0)
         if fd is not None:
             mine = self.path.with_name(f"{self.path.name}.{secrets.token_hex(8)}{_SENDING}")
             try:
@@ -319,7 +336,7 @@ class Outbox:
         pattern = f"{self.path.name}.*{_SENDING}"
         found = sorted(self.path.parent.glob(pattern), key=_mtime)
         for path in found:
-            fd = _lock_if_current(path, os.O_RDONLY, block=False)
+            fd = _lock_if_current(path, os.O_RDONLY, wait=0.0)
             if fd is None:
                 continue  # a live sender holds it
             if take:
