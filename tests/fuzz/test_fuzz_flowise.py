@@ -159,7 +159,7 @@ def check_workspace(flow: Chatflow) -> None:
     event("workspace saved it" if valid else "workspace refused it")
     workspace = Workspace(strict_signals=True)
     workspace.create_chatflow(Chatflow.from_flowise(SEED_CHATFLOWS["llm-chain"]))
-    before = [id(f) for f in workspace.chatflows]
+    before = [f.id for f in workspace.chatflows]
     with recorded_signals() as sent:
         try:
             workspace.create_chatflow(flow)
@@ -169,11 +169,11 @@ def check_workspace(flow: Chatflow) -> None:
             refusal = None
     if refusal is not None:
         assert not valid, f"create_chatflow refused a valid flow: {refusal}"
-        assert [id(f) for f in workspace.chatflows] == before, "a refusal changed it"
+        assert [f.id for f in workspace.chatflows] == before, "a refusal changed it"
         assert sent == [], f"a refusal sent {sent}"
         return
     assert valid, "create_chatflow saved a flow that does not validate"
-    assert [id(f) for f in workspace.chatflows] == [*before, id(flow)]
+    assert [f.id for f in workspace.chatflows] == [*before, flow.id]
     assert sent == [("chatflow_created", id(flow))]
 
 
