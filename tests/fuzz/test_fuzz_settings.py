@@ -62,8 +62,15 @@ def _falsy(value: object) -> bool:
 
 
 def environment_may_be_on(environ: Mapping[Any, Any]) -> bool:
-    """Rule 1."""
-    return all(name not in environ or _falsy(environ[name]) for name in OPT_OUTS)
+    """Rule 1: each opt-out, spelled exactly, is absent or falsy; spelled in another ASCII
+    case (``do_not_track``), it is absent, valueless or falsy."""
+    for name, value in environ.items():
+        other_case = isinstance(name, str) and name.isascii() and name.upper() in OPT_OUTS
+        if name in OPT_OUTS and not _falsy(value):
+            return False
+        if name not in OPT_OUTS and other_case and value is not None and not _falsy(value):
+            return False
+    return True
 
 
 def _plainly_falsy(line: str) -> bool:
