@@ -13,8 +13,8 @@ import asyncio
 import builtins
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
 from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN, StreamEvent
@@ -30,6 +30,8 @@ from flowkit.storage.revisions import RevisionInfo, RevisionStore
 from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
 
 __all__ = ["AsyncLocalBackend", "ChangeCounter", "LocalBackend", "stream_events"]
+
+T = TypeVar("T")
 
 _PIECE = re.compile(r"\s*\S+|\s+")
 
@@ -162,6 +164,11 @@ class _Engine:
             )
         return self.store
 
+    def _keep_state(self, flow_id: str, state: dict[str, Any], result: UpsertResult) -> None:
+        """After a successful upsert: save the state and record the upsert."""
+        self.store.save_state(flow_id, state)
+        self._keep_upsert(flow_id, result)
+
     # ---- entities and messages: the store's calls, the same for both twins --------------------
 
     def _create(self, entity: EntityT) -> EntityT:
@@ -238,8 +245,7 @@ class LocalBackend(_Engine):
                 stop_node_id=stop,
             )
             result = upsert_result(stop, output)
-            self.store.save_state(flow.id, state)
-            self._keep_upsert(flow.id, result)
+            self._keep_state(flow.id, state, result)
         return result
 
     def predict(self, request: PredictRequest) -> Prediction:
@@ -321,7 +327,9 @@ class AsyncLocalBackend(_Engine):
     :func:`flowkit.runtime.arun` (async components awaited, sync ones in worker threads).
 
     Implements :class:`~flowkit.backends.AsyncBackend`. Upserts of one chatflow run one at a
-    time within this backend.
+    time within this backend. Calls to a store that does I/O (anything but a
+    :class:`~flowkit.storage.MemoryStore`, e.g. a SQLite file) run in a worker thread, so a
+    busy file never blocks the event loop.
 
     :param store: where entities and state live (default: a new MemoryStore).
     :param components: the component registry flows run with (default: the process-wide one).
@@ -332,34 +340,41 @@ class AsyncLocalBackend(_Engine):
     ) -> None:
         super().__init__(store, components)
         self._async_locks: dict[str, asyncio.Lock] = {}
+        self._in_memory = isinstance(self.store, MemoryStore)
+
+    async def _io(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)``: directly for a store in memory, else in a worker thread."""
+        if self._in_memory:
+            return call(*args)
+        return await asyncio.to_thread(call, *args)
 
     async def create(self, entity: EntityT) -> EntityT:
         """See :meth:`LocalBackend.create`."""
-        return self._create(entity)
+        return await self._io(self._create, entity)
 
     async def get(self, kind: type[EntityT], entity_id: str) -> EntityT:
         """See :meth:`LocalBackend.get`."""
-        return self.store.get(kind, entity_id)
+        return await self._io(self.store.get, kind, entity_id)
 
     async def list(self, kind: type[EntityT]) -> builtins.list[EntityT]:
         """See :meth:`LocalBackend.list`."""
-        return self.store.list(kind)
+        return await self._io(self.store.list, kind)
 
     async def update(self, entity: EntityT) -> EntityT:
         """See :meth:`LocalBackend.update`."""
-        return self._update(entity)
+        return await self._io(self._update, entity)
 
     async def delete(self, kind: type[EntityT], entity_id: str) -> EntityT:
         """See :meth:`LocalBackend.delete`."""
-        return self.store.delete(kind, entity_id)
+        return await self._io(self.store.delete, kind, entity_id)
 
     async def upsert(self, request: UpsertRequest) -> UpsertResult:
         """See :meth:`LocalBackend.upsert`."""
-        flow = self._saved(request.flow)[0]
+        flow = (await self._io(self._saved, request.flow))[0]
         stop = flow.resolve_stop_node(request.stop_node_id)
         lock = self._async_locks.setdefault(flow.id, asyncio.Lock())
         async with lock:
-            state = self.store.load_state(flow.id)
+            state = await self._io(self.store.load_state, flow.id)
             output = await arun(
                 flow,
                 stop,
@@ -370,8 +385,7 @@ class AsyncLocalBackend(_Engine):
                 stop_node_id=stop,
             )
             result = upsert_result(stop, output)
-            self.store.save_state(flow.id, state)
-            self._keep_upsert(flow.id, result)
+            await self._io(self._keep_state, flow.id, state, result)
         return result
 
     async def predict(self, request: PredictRequest) -> Prediction:
@@ -379,7 +393,7 @@ class AsyncLocalBackend(_Engine):
         return (await self._predict(request))[0]
 
     async def _predict(self, request: PredictRequest) -> tuple[Prediction, str]:
-        flow, state = self._saved(request.flow)
+        flow, state = await self._io(self._saved, request.flow)
         end = ending_node(flow)
         output = await arun(
             flow,
@@ -393,7 +407,7 @@ class AsyncLocalBackend(_Engine):
             history=self._history(request),
         )
         result = prediction(request.chat_id, output, end)
-        return result, self._record(request, result)
+        return result, await self._io(self._record, request, result)
 
     async def stream(self, request: PredictRequest) -> AsyncIterator[StreamEvent]:
         """See :meth:`LocalBackend.stream`."""
@@ -405,24 +419,25 @@ class AsyncLocalBackend(_Engine):
         self, chatflow_id: str, chat_id: str | None = None
     ) -> builtins.list[ChatMessage]:
         """See :meth:`LocalBackend.chat_messages`."""
-        return self.store.chat_messages(chatflow_id, chat_id)
+        return await self._io(self.store.chat_messages, chatflow_id, chat_id)
 
     async def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
         """See :meth:`LocalBackend.delete_chat_messages`."""
-        return self.store.delete_chat_messages(chatflow_id, chat_id)
+        return await self._io(self.store.delete_chat_messages, chatflow_id, chat_id)
 
     async def revisions(self, chatflow_id: str) -> builtins.list[RevisionInfo]:
         """See :meth:`LocalBackend.revisions`."""
-        return self._revisions().revisions(chatflow_id)
+        return await self._io(self._revisions().revisions, chatflow_id)
 
     async def get_revision(self, chatflow_id: str, number: int) -> Chatflow:
         """See :meth:`LocalBackend.get_revision`."""
-        return self._revisions().get(Chatflow, chatflow_id, revision=number)
+        revisions = self._revisions()
+        return await self._io(lambda: revisions.get(Chatflow, chatflow_id, revision=number))
 
     async def restore(self, chatflow_id: str, number: int) -> Chatflow:
         """See :meth:`LocalBackend.restore`."""
-        return self._revisions().restore(chatflow_id, number)
+        return await self._io(self._revisions().restore, chatflow_id, number)
 
     async def aclose(self) -> None:
         """Close the store; calling it twice is harmless."""
-        self.store.close()
+        await self._io(self.store.close)

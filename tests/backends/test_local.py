@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
+from typing import Any
 
 import pytest
 
@@ -192,3 +194,42 @@ def test_the_store_generation_changes_with_the_flow_and_its_state() -> None:
 
     assert seen[0] == 0
     assert len(set(seen)) == 5
+
+
+class SlowStore:
+    """A MemoryStore behind a store that takes 0.2 s to read a chatflow (as a busy file may)."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get(self, kind: type[Any], entity_id: str) -> Any:
+        time.sleep(0.2)
+        return self.inner.get(kind, entity_id)
+
+
+def test_an_async_backend_reads_a_slow_store_off_the_event_loop() -> None:
+    store = SlowStore()
+    local = AsyncLocalBackend(store, builtin_registry())
+
+    async def scenario() -> tuple[int, str]:
+        flow = await local.create(retrieval_demo_flow(TEXT, chunk_size=100))
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        got = await local.get(Chatflow, flow.id)
+        task.cancel()
+        return ticks, got.id
+
+    ticks, got = asyncio.run(scenario())
+
+    assert got
+    assert ticks >= 5
