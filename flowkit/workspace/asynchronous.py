@@ -97,7 +97,9 @@ class AsyncWorkspace(AsyncFlowRuns):
         :param url: the server (default: ``FLOWISE_URL``).
         :param api_key: its API key (default: ``FLOWISE_API_KEY``).
         :param options: passed to ``AsyncFlowiseBackend.connect`` (timeouts, transport, ...).
-        :raises UnavailableError: when the server cannot be reached.
+        :raises FlowkitError: when no URL is given and ``FLOWISE_URL`` is unset. The server is
+            not contacted here: an operation on a server that cannot be reached sends
+            ``operation_failed`` and raises :class:`~flowkit.UnavailableError`.
         """
         from flowkit.backends.flowise import AsyncFlowiseBackend  # httpx: an extra
 
