@@ -99,7 +99,7 @@ class AsyncWorkspace(AsyncFlowRuns):
         :param options: passed to ``AsyncFlowiseBackend.connect`` (timeouts, transport, ...).
         :raises FlowkitError: when no URL is given and ``FLOWISE_URL`` is unset. The server is
             not contacted here: an operation on a server that cannot be reached sends
-            ``operation_failed`` and raises :class:`~flowkit.UnavailableError`.
+            ``operation_failed`` and raises :class:`~flowkit.errors.UnavailableError`.
         """
         from flowkit.backends.flowise import AsyncFlowiseBackend  # httpx: an extra
 

@@ -103,7 +103,7 @@ class Workspace(FlowRuns):
         :param options: passed to ``FlowiseBackend.connect`` (timeouts, transport, ...).
         :raises FlowkitError: when no URL is given and ``FLOWISE_URL`` is unset. The server is
             not contacted here: an operation on a server that cannot be reached sends
-            ``operation_failed`` and raises :class:`~flowkit.UnavailableError`.
+            ``operation_failed`` and raises :class:`~flowkit.errors.UnavailableError`.
         """
         from flowkit.backends.flowise import FlowiseBackend  # httpx: an extra
 
