@@ -13,40 +13,31 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from os import PathLike
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from flowkit.errors import AlreadyExistsError, ArgumentTypeError, NotFoundError, StorageError
+from flowkit.errors import AlreadyExistsError, ArgumentTypeError, NotFoundError
 from flowkit.model import Assistant, Chatflow, Tool
-from flowkit.model.messages import ChatMessage, Role
 from flowkit.storage.base import Entity, EntityT
+from flowkit.storage.engine_tables import EngineTables, bump_generation
 from flowkit.storage.records import (
     ChatflowRow,
     chatflow_row,
-    dumps,
     entity_from_state,
     entity_state,
     stored_chatflow,
 )
 from flowkit.storage.revisions import RevisionInfo
-from flowkit.storage.schema import is_busy, open_connection, retry_busy
-from flowkit.storage.upserts import UpsertRecord
 
 __all__ = ["SQLiteStore"]
-
-T = TypeVar("T")
 
 _KINDS: dict[type[Any], str] = {Chatflow: "chatflow", Tool: "tool", Assistant: "assistant"}
 _TABLES = {"chatflow": "chat_flow", "tool": "tool", "assistant": "assistant"}
 _FLOW_COLUMNS = "id, name, type, createdDate, updatedDate, fields, flowData"
 
 
-class SQLiteStore:
+class SQLiteStore(EngineTables):
     """Chatflows (with their revisions), tools, assistants, chat messages and component state
     in one SQLite file.
 
@@ -58,85 +49,6 @@ class SQLiteStore:
         SQLite, another program's database, damaged, or written by a newer flowkit; the file
         is not changed then.
     """
-
-    def __init__(self, path: str | PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = open_connection(self.path)
-
-    def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
-        return f"SQLiteStore({str(self.path)!r}, {state})"
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the file; calling it twice is harmless. Later calls raise StorageError."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    # ---- transactions --------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StorageError(f"workspace file {str(self.path)!r} is closed: open it again")
-        return self._conn
-
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.DatabaseError as exc:
-            where = repr(str(self.path))
-            if is_busy(exc):
-                message = f"workspace file {where} stayed locked by another process: try again"
-            else:
-                message = (
-                    f"workspace file {where} cannot be used ({exc}): it may be damaged: "
-                    "restore it from a backup, or move it aside"
-                )
-            raise StorageError(message) from None
-
-    def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``body`` in one IMMEDIATE transaction (the write lock taken up front, so that
-        WAL never refuses the upgrade from reader to writer), retried while busy."""
-
-        def attempt() -> T:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = body(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-
-        with self._lock, self._translated():
-            return retry_busy(attempt)
-
-    def _read(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``body`` in one read transaction (one consistent snapshot)."""
-
-        def attempt() -> T:
-            conn = self._connection()
-            conn.execute("BEGIN")
-            try:
-                return body(conn)
-            finally:
-                conn.execute("COMMIT")
-
-        with self._lock, self._translated():
-            return retry_busy(attempt)
 
     # ---- entities ------------------------------------------------------------------------
 
@@ -153,7 +65,7 @@ class SQLiteStore:
             def insert_flow(conn: sqlite3.Connection) -> None:
                 self._insert(conn, kind, entity.id, _FLOW_INSERT, _flow_values(row, 1))
                 _add_revision(conn, row, 1)
-                _bump(conn, row.id)
+                bump_generation(conn, row.id)
 
             self._write(insert_flow)
             return
@@ -286,7 +198,7 @@ class SQLiteStore:
             ),
         )
         _add_revision(conn, row, number)
-        _bump(conn, row.id)
+        bump_generation(conn, row.id)
         return number
 
     def delete(self, kind: type[EntityT], entity_id: str) -> EntityT:
@@ -310,18 +222,11 @@ class SQLiteStore:
             if name == "chatflow":
                 for sql in _FLOW_BELONGINGS:
                     conn.execute(sql, (entity_id,))
-                _bump(conn, entity_id)
+                bump_generation(conn, entity_id)
             return row
 
         row = self._write(remove)
         return cast("EntityT", _entity(kind, row, parse=True))
-
-    def _not_found(self, kind: str, entity_id: str) -> NotFoundError:
-        return NotFoundError(
-            f"no {kind} with id {entity_id!r} in {str(self.path)!r}",
-            kind=kind,
-            entity_id=entity_id,
-        )
 
     # ---- revisions -----------------------------------------------------------------------
 
@@ -388,147 +293,6 @@ class SQLiteStore:
             raise self._no_revision(chatflow_id, number)
         return restored
 
-    # ---- chat messages -------------------------------------------------------------------
-
-    def add_chat_messages(self, messages: Sequence[ChatMessage]) -> None:
-        """Append messages to their conversations, in the order given (all or none).
-
-        :raises AlreadyExistsError: when a message's id is stored already.
-        """
-        values = [
-            (m.id, m.role.value, m.chatflow_id, m.chat_id, m.content, m.created_at.isoformat())
-            for m in messages
-        ]
-
-        def insert(conn: sqlite3.Connection) -> None:
-            try:
-                conn.executemany(
-                    "INSERT INTO chat_message (id, role, chatflowid, chatId, content, createdDate) "
-                    "VALUES (?,?,?,?,?,?)",
-                    values,
-                )
-            except sqlite3.IntegrityError:
-                raise AlreadyExistsError(
-                    "a chat message with one of these ids is stored already: give each "
-                    "message a fresh id",
-                    kind="chat message",
-                ) from None
-
-        if values:
-            self._write(insert)
-
-    def chat_messages(
-        self, chatflow_id: str, chat_id: str | None = None
-    ) -> builtins.list[ChatMessage]:
-        """The messages of a chatflow (of one conversation when ``chat_id`` is given), oldest
-        first."""
-        sql = "SELECT id, role, chatflowid, chatId, content, createdDate FROM chat_message "
-        if chat_id is None:
-            sql += "WHERE chatflowid = ? ORDER BY seq"
-            params: tuple[str, ...] = (chatflow_id,)
-        else:
-            sql += "WHERE chatflowid = ? AND chatId = ? ORDER BY seq"
-            params = (chatflow_id, chat_id)
-        rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
-        return [
-            ChatMessage(
-                id=i,
-                role=Role(role),
-                chatflow_id=flow,
-                chat_id=chat,
-                content=content,
-                created_at=datetime.fromisoformat(at),
-            )
-            for i, role, flow, chat, content, at in rows
-        ]
-
-    def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
-        """Delete a chatflow's messages (one conversation's when ``chat_id`` is given).
-
-        :returns: how many were deleted.
-        """
-        if chat_id is None:
-            sql = "DELETE FROM chat_message WHERE chatflowid = ?"
-            params: tuple[str, ...] = (chatflow_id,)
-        else:
-            sql = "DELETE FROM chat_message WHERE chatflowid = ? AND chatId = ?"
-            params = (chatflow_id, chat_id)
-        return self._write(lambda conn: int(conn.execute(sql, params).rowcount))
-
-    # ---- component state -----------------------------------------------------------------
-
-    def load_state(self, chatflow_id: str) -> dict[str, Any]:
-        """The chatflow's component state: node id -> that component's state (empty when
-        none was kept)."""
-        import json
-
-        rows = self._read(
-            lambda conn: conn.execute(
-                "SELECT node_id, state FROM component_state WHERE chatflow_id = ?",
-                (chatflow_id,),
-            ).fetchall()
-        )
-        return {node_id: json.loads(state) for node_id, state in rows}
-
-    def save_state(self, chatflow_id: str, state: Mapping[str, Any]) -> None:
-        """Keep the chatflow's component state (replacing what was kept).
-
-        :raises FlowValidationError: when a node's state is not JSON (naming the node).
-        """
-        rows = [
-            (chatflow_id, str(node_id), dumps(value, f"the state of node {node_id!r}"))
-            for node_id, value in state.items()
-        ]
-
-        def replace(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM component_state WHERE chatflow_id = ?", (chatflow_id,))
-            conn.executemany(
-                "INSERT INTO component_state (chatflow_id, node_id, state) VALUES (?,?,?)", rows
-            )
-            _bump(conn, chatflow_id)
-
-        self._write(replace)
-
-    def generation(self, chatflow_id: str) -> int:
-        """A number that changes whenever the chatflow or its component state changes, in
-        any process (``0`` when it was never saved): a backend reuses what it read while
-        this stays the same."""
-        row = self._read(
-            lambda conn: conn.execute(
-                "SELECT number FROM flow_generation WHERE chatflow_id = ?", (chatflow_id,)
-            ).fetchone()
-        )
-        return 0 if row is None else int(row[0])
-
-    # ---- upsert history ------------------------------------------------------------------
-
-    def add_upsert_record(self, record: UpsertRecord) -> None:
-        """Keep one upsert's record (Flowise's ``upsert_history``)."""
-        self._write(
-            lambda conn: conn.execute(
-                "INSERT INTO upsert_history (id, chatflowid, stopNodeId, result, date) "
-                "VALUES (?,?,?,?,?)",
-                (
-                    record.id,
-                    record.chatflow_id,
-                    record.stop_node_id,
-                    dumps(record.result(), "the upsert record"),
-                    record.created_at.isoformat(),
-                ),
-            )
-        )
-
-    def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
-        """The chatflow's upsert records, oldest first."""
-        rows = self._read(
-            lambda conn: conn.execute(
-                "SELECT id, stopNodeId, result, date FROM upsert_history "
-                "WHERE chatflowid = ? ORDER BY seq",
-                (chatflow_id,),
-            ).fetchall()
-        )
-        return [UpsertRecord.from_row(chatflow_id, *row) for row in rows]
-
 
 _FLOW_INSERT = (
     "INSERT INTO chat_flow (id, name, flowData, type, createdDate, updatedDate, fields, "
@@ -540,15 +304,6 @@ _FLOW_BELONGINGS = (
     "DELETE FROM component_state WHERE chatflow_id = ?",
     "DELETE FROM upsert_history WHERE chatflowid = ?",
 )
-
-
-def _bump(conn: sqlite3.Connection, chatflow_id: str) -> None:
-    """Count one more change of the chatflow or its state (never reset, even by a delete)."""
-    conn.execute(
-        "INSERT INTO flow_generation (chatflow_id, number) VALUES (?, 1) "
-        "ON CONFLICT (chatflow_id) DO UPDATE SET number = number + 1",
-        (chatflow_id,),
-    )
 
 
 def _kind_name(kind: type[Any]) -> str:

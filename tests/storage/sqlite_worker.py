@@ -15,6 +15,7 @@ import json
 import random
 import sys
 
+from flowkit.errors import AlreadyExistsError
 from flowkit.model import Chatflow, Tool
 from flowkit.model.messages import ChatMessage, Role
 from flowkit.storage.sqlite import SQLiteStore
@@ -84,7 +85,11 @@ def crash(path: str, start: int) -> None:
         n = start
         while True:
             flow = numbered_flow(f"flow-{n}", 3)
-            store.save(flow)
+            try:
+                store.save(flow)
+            except AlreadyExistsError:  # saved by the killed run, which died before saying so
+                n += 1
+                continue
             print(f"created {n}", flush=True)
             flow.add_node("calculator")
             store.replace(flow)
