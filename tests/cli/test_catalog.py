@@ -45,8 +45,14 @@ def test_spanish_uses_the_spanish_pages_words() -> None:
     markdown = render_events("markdown", "es")
 
     assert markdown.startswith("| Evento |")
-    for words in ("id del chatflow", "id de la herramienta", "nombre de la herramienta",
-                  "id del asistente", "id del chat", "versión de la app"):
+    for words in (
+        "id del chatflow",
+        "id de la herramienta",
+        "nombre de la herramienta",
+        "id del asistente",
+        "id del chat",
+        "versión de la app",
+    ):
         assert words in markdown
 
 
