@@ -77,6 +77,7 @@ EXPECTED_PAGES = {
     "client.md",
     "components.md",
     "workspace-files.md",
+    "flows-as-code.md",
 }
 TABLE_LANGUAGES = {"telemetry.md": "en", "telemetry.es.md": "es"}
 

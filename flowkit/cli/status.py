@@ -8,6 +8,7 @@ import importlib
 
 from flowkit.cli.common import CommandError, Subparsers
 from flowkit.metrics import status as metrics_status
+from flowkit.telemetry.events import DEFAULT_PROFILE
 from flowkit.telemetry.identity import peek_instance_id
 from flowkit.telemetry.options import TelemetryOptions
 from flowkit.telemetry.settings import OPT_OUT_VARIABLES, TelemetrySettings
@@ -15,6 +16,7 @@ from flowkit.telemetry.settings import OPT_OUT_VARIABLES, TelemetrySettings
 __all__ = [
     "add_parser",
     "describe",
+    "describe_profile",
     "effective_destination",
     "posthog_extra_installed",
     "telemetry_status",
@@ -22,7 +24,8 @@ __all__ = [
 
 _STATUS_HELP = """\
 Say whether telemetry is on, which variable and source decided, where events go and where
-the anonymous instance id lives (and its value when it exists), as any program using flowkit
+the anonymous instance id lives (and its value when it exists), which wire profile events
+take, and whether metrics and traces are on, as any program using flowkit
 in this directory would see it. Reads the environment and the .env file found from the
 working directory upward; creates no file and sends nothing.
 """
@@ -121,16 +124,18 @@ def describe(
         ]
     else:
         lines = ["Telemetry: off", f"Decided by: {settings.disabled_by or 'disabled in code'}"]
+    options = options or TelemetryOptions.from_env()
     lines.append(
         f"Events go to: {effective_destination(settings, options, posthog_ready=posthog_ready)}"
     )
+    lines.append(f"Profile: {describe_profile(options)}")
     instance_id = peek_instance_id(settings.home)
     if instance_id is not None:
         lines.append(f"Instance id: {instance_id} (in {settings.instance_file})")
     elif settings.enabled:
         lines.append(
             f"Instance id: none yet; it is created in {settings.instance_file} "
-            "when the first event is delivered"
+            "when the first event is recorded"
         )
     else:
         lines.append(
@@ -139,6 +144,21 @@ def describe(
     if settings.enabled:
         lines.append("Turn it off with: DISABLE_FLOWISE_TELEMETRY=true (environment or .env)")
     return lines
+
+
+def describe_profile(options: TelemetryOptions) -> str:
+    """Say in one line which wire profile events take, and what their distinctId is."""
+    if options.profile == DEFAULT_PROFILE:
+        return (
+            f"{options.profile} (Flowise 1.x shapes, the default; "
+            "FLOWKIT_TELEMETRY_PROFILE=flowise-3 for Flowise 3's)"
+        )
+    who = (
+        "the organization id from FLOWKIT_TELEMETRY_ORG_ID"
+        if options.organization_id
+        else "the instance id (FLOWKIT_TELEMETRY_ORG_ID is not set)"
+    )
+    return f"{options.profile} (FLOWKIT_TELEMETRY_PROFILE; distinctId is {who})"
 
 
 def telemetry_status(args: argparse.Namespace) -> int:

@@ -506,6 +506,34 @@ def test_status_names_posthog_but_never_the_key(
     assert "phc_secret_key" not in out
 
 
+def test_status_names_the_default_profile_and_how_to_change_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["telemetry", "status"]) == 0
+
+    assert "Profile: flowise-1 (Flowise 1.x shapes, the default; " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("org_id", "said"),
+    [
+        ("org-7", "distinctId is the organization id from FLOWKIT_TELEMETRY_ORG_ID"),
+        ("", "distinctId is the instance id (FLOWKIT_TELEMETRY_ORG_ID is not set)"),
+    ],
+)
+def test_status_names_the_flowise_3_profile_and_its_distinct_id(
+    org_id: str, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FLOWKIT_TELEMETRY_PROFILE", "flowise-3")
+    monkeypatch.setenv("FLOWKIT_TELEMETRY_ORG_ID", org_id)
+
+    assert main(["telemetry", "status"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"Profile: flowise-3 (FLOWKIT_TELEMETRY_PROFILE; {said})" in out
+    assert "org-7" not in out  # the organization id itself is never printed
+
+
 # ---- files that are no Flowise export: FIFOs, devices, folders, huge files -------------------
 
 QUICK = 20.0
