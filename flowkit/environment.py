@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["ENVIRONMENT_PREFIXES", "ENVIRONMENT_VARIABLES", "flowkit_variables"]
+__all__ = [
+    "ANY_CASE_VARIABLES",
+    "ENVIRONMENT_PREFIXES",
+    "ENVIRONMENT_VARIABLES",
+    "flowkit_variables",
+]
 
 ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     # telemetry: opting out (Flowise's names) and where events go
@@ -45,12 +50,21 @@ OpenTelemetry SDK's own (``OTEL_EXPORTER_OTLP_*``, ``OTEL_SERVICE_NAME``, ...), 
 exporters flowkit builds read themselves."""
 
 
+ANY_CASE_VARIABLES: tuple[str, ...] = ("DISABLE_FLOWISE_TELEMETRY", "DO_NOT_TRACK")
+"""The opt-outs, which flowkit reads in any ASCII case (``do_not_track=1`` opts out too)."""
+
+
 def flowkit_variables(names: Iterable[str]) -> list[str]:
     """Return those of ``names`` that flowkit reads, in their order.
 
     :param names: variable names, e.g. ``os.environ`` (its keys).
-    :returns: every name in :data:`ENVIRONMENT_VARIABLES` or starting with one of
-        :data:`ENVIRONMENT_PREFIXES`.
+    :returns: every name in :data:`ENVIRONMENT_VARIABLES`, starting with one of
+        :data:`ENVIRONMENT_PREFIXES`, or one of :data:`ANY_CASE_VARIABLES` in any case.
     """
     exact = frozenset(ENVIRONMENT_VARIABLES)
-    return [n for n in names if n in exact or n.startswith(ENVIRONMENT_PREFIXES)]
+    any_case = frozenset(ANY_CASE_VARIABLES)
+    return [
+        n
+        for n in names
+        if n in exact or n.startswith(ENVIRONMENT_PREFIXES) or n.upper() in any_case
+    ]

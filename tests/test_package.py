@@ -112,3 +112,10 @@ def test_isolation_fixture_cleared_every_flowkit_variable(flowkit_home: Path) ->
     assert clean_environ({"OTEL_SERVICE_NAME": "x", "PATH": "/bin", "DO_NOT_TRACK": "1"}) == {
         "PATH": "/bin"
     }
+
+
+def test_isolation_clears_the_opt_outs_in_any_case_as_settings_read_them() -> None:
+    shell = {"do_not_track": "1", "Disable_Flowise_Telemetry": "true", "flowkit_home": "/x"}
+
+    assert flowkit_variables(shell) == ["do_not_track", "Disable_Flowise_Telemetry"]
+    assert clean_environ(shell) == {"flowkit_home": "/x"}
