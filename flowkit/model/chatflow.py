@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import weakref
@@ -135,8 +136,19 @@ class Chatflow(BaseModel):
         return self.__deepcopy__()
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Chatflow:
-        copied = super().__deepcopy__(memo)
-        copied._edges_view = None
+        # A flow's fields, nodes and edges hold JSON-shaped data, which ``clone`` copies
+        # several times faster than ``copy.deepcopy``'s generic walk; a workspace copies a
+        # flow on every read, so this is on the path of ``get_chatflow`` and ``predict(id)``.
+        cls = type(self)
+        copied = cls.__new__(cls)
+        object.__setattr__(copied, "__dict__", _copy_fields(self.__dict__))
+        object.__setattr__(copied, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+        object.__setattr__(copied, "__pydantic_extra__", None)
+        private = dict(self.__pydantic_private__ or {})
+        private["_graph"] = _copy_graph(self._graph)
+        private["_next_free"] = dict(self._next_free)
+        private["_edges_view"] = None
+        object.__setattr__(copied, "__pydantic_private__", private)
         owner = weakref.ref(copied)
         for node in copied.nodes:
             node._owner = owner
@@ -641,3 +653,73 @@ def _target_handle(node: Node, input_name: str | None) -> str:
     if input_name is None:
         return f"{node.id}-input"
     return _anchor_id(node, "inputAnchors", input_name) or f"{node.id}-input-{input_name}"
+
+
+def _copy_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a model's field values: JSON-shaped data by ``clone``, anything else
+    (datetimes, enums, strings are immutable and shared) by ``copy.deepcopy``."""
+    return {
+        name: value if type(value) in _IMMUTABLE else _copy_value(value)
+        for name, value in fields.items()
+    }
+
+
+def _copy_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict or kind is list:
+        return clone(value)
+    if kind is tuple and all(type(item) in _IMMUTABLE for item in value):
+        return value
+    return copy.deepcopy(value)
+
+
+def _copy_part(part: Node | Edge) -> Any:
+    """A deep copy of a node or an edge, as pydantic's own copy makes it, but without its
+    generic walk. The flow sets a copied node's owner."""
+    cls = type(part)
+    copied = cls.__new__(cls)
+    object.__setattr__(copied, "__dict__", _copy_fields(part.__dict__))
+    object.__setattr__(copied, "__pydantic_fields_set__", set(part.__pydantic_fields_set__))
+    object.__setattr__(copied, "__pydantic_extra__", None)
+    private = part.__pydantic_private__
+    object.__setattr__(copied, "__pydantic_private__", None if private is None else dict(private))
+    return copied
+
+
+def _copy_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _copy_part(value) if isinstance(value, Node | Edge) else _copy_value(value)
+        for key, value in attrs.items()
+    }
+
+
+def _copy_graph(graph: nx.MultiDiGraph[str]) -> nx.MultiDiGraph[str]:
+    """A deep copy of the flow's graph with networkx's own dicts in the very same order
+    (successors and predecessors alike) and each edge's attributes shared between its
+    successor and predecessor entries, as networkx keeps them."""
+    copied: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    copied.graph.update(_copy_value(dict(graph.graph)))
+    # networkx's own storage (``_node``; ``_succ`` is ``_adj``; ``_pred``), which its stubs
+    # leave out: copied as is, so that every iteration order stays the original's.
+    state = vars(copied)
+    nodes, succ, pred = state["_node"], state["_succ"], state["_pred"]
+    for node_id, attrs in vars(graph)["_node"].items():
+        nodes[node_id] = _copy_attrs(attrs)
+    edge_attrs: dict[int, dict[str, Any]] = {}
+    for source, targets in vars(graph)["_succ"].items():
+        succ[source] = {
+            target: {
+                key: edge_attrs.setdefault(id(attrs), _copy_attrs(attrs))
+                for key, attrs in keyed.items()
+            }
+            for target, keyed in targets.items()
+        }
+    for target, sources in vars(graph)["_pred"].items():
+        pred[target] = {
+            source: {key: edge_attrs[id(attrs)] for key, attrs in keyed.items()}
+            for source, keyed in sources.items()
+        }
+    return copied
+
+
+_IMMUTABLE: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime, FlowType})

@@ -266,3 +266,33 @@ def test_a_flow_holding_a_value_that_is_not_json_says_so_when_serialized() -> No
 
     with pytest.raises(PydanticSerializationError, match="not JSON"):
         flow.model_dump()
+
+
+@FEW
+@given(flow=built_flows())
+def test_a_copy_keeps_every_networkx_order_and_shares_nothing(flow: Chatflow) -> None:
+    # networkx iterates predecessors, successors and parallel edges in insertion order; the
+    # fast copy rebuilds its dicts, so each order must come out as the original's.
+    copied = copy.deepcopy(flow)
+    graph, again = flow.graph, copied.graph
+
+    assert list(again.nodes) == list(graph.nodes)
+    for node_id in graph:
+        assert list(again.pred[node_id]) == list(graph.pred[node_id])
+        assert list(again.succ[node_id]) == list(graph.succ[node_id])
+    assert list(again.edges(keys=True)) == list(graph.edges(keys=True))
+    assert copied == flow
+    assert copied.revision == flow.revision
+    for source, target, key in graph.edges(keys=True):
+        # networkx keeps one attribute dict per edge, seen from both of its ends
+        assert again.succ[source][target][key] is again.pred[target][source][key]
+        assert again.succ[source][target][key] is not graph.succ[source][target][key]
+    for node in copied.nodes:
+        node.inputs["planted"] = ["copy only"]
+        assert "planted" not in flow.node(node.id).inputs
+    if copied.nodes:
+        before, original = copied.revision, flow.revision
+        copied.nodes[0].label = "renamed in the copy"  # the copy's nodes report to the copy
+        assert copied.revision == before + 1
+        assert flow.revision == original
+        assert flow.nodes[0].label != "renamed in the copy"
