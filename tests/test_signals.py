@@ -579,7 +579,7 @@ def test_strict_send_async_runs_every_receiver_then_reraises_the_first_error(
 
 
 def test_strict_workspace_still_records_the_telemetry_event_when_a_user_receiver_fails(
-    flowkit_home: Path,
+    flowkit_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sink = MemorySink()
     client = Telemetry(sink=sink, settings=TelemetrySettings(home=flowkit_home), synchronous=True)
@@ -588,14 +588,21 @@ def test_strict_workspace_still_records_the_telemetry_event_when_a_user_receiver
     signal = signals.chatflow_created
 
     with ExitStack() as stack:
-        stack.enter_context(connected(signal, raising_receiver))  # before telemetry's
+        stack.enter_context(connected(signal, raising_receiver))
         client.connect()
         stack.callback(client.shutdown)
-        order = list(signal.receivers_for(flow))
-        # blinker calls receivers in a set's order; the case to show is the failing one first
-        assert order.index(raising_receiver) < min(
-            i for i, receiver in enumerate(order) if receiver != raising_receiver
-        ), "blinker would call telemetry's receiver first: this test shows nothing"
+        # blinker calls receivers in a set's order (by object id), not the order they were
+        # connected in. The case to show is the failing receiver called first: put it first.
+        real = signals._receivers
+
+        def failing_first(sig: Any, sender: Any) -> list[Any]:
+            found = real(sig, sender)
+            return sorted(found, key=lambda receiver: receiver is not raising_receiver)
+
+        monkeypatch.setattr(signals, "_receivers", failing_first)
+        order = failing_first(signal, flow)
+        assert order[0] is raising_receiver
+        assert len(order) == 2
 
         with pytest.raises(Boom):
             ws.create_chatflow(flow)
