@@ -45,6 +45,8 @@ soak: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/telemetry_vs_posthog.py
 	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/sqlite_workspace.py
+	$(BIN)/python benchmarks/metrics_overhead.py
 
 # Regenerate the events tables in docs/telemetry.md and docs/telemetry.es.md.
 docs: $(VENV)/.installed
