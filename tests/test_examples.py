@@ -26,6 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 120
 API_KEY = "phc_example_key"
+RUN_ELSEWHERE = {  # example -> the test that runs it, and why not here
+    "rag_on_flowise.py": (
+        "tests/flowise/test_example.py",
+        "needs a Flowise server: run by tests/flowise/test_example.py under make test-flowise",
+    ),
+}
+"""Examples not run by ``make test``, each named with the test that runs it instead."""
 CLEARED = (  # besides every variable flowkit reads (clean_environ)
     "PYTEST_ADDOPTS",
     "PYTEST_PLUGINS",
@@ -208,3 +215,18 @@ def test_components_example_runs_its_own_model_embeddings_and_store(home: Path) 
     out = run_example(home, "examples/components.py").stdout
 
     assert out.splitlines() == ["Upserted: 2", "Answer: OWLS HOOT AT NIGHT."]
+
+
+def test_every_example_is_run_here_or_by_the_test_named_for_it() -> None:
+    this_file = Path(__file__).read_text(encoding="utf-8")
+    examples = sorted(path.name for path in EXAMPLES.glob("*.py"))
+
+    not_run = [
+        name
+        for name in examples
+        if f'"examples/{name}"' not in this_file and name not in RUN_ELSEWHERE
+    ]
+    for name, (test, _why) in RUN_ELSEWHERE.items():
+        assert name in examples, f"RUN_ELSEWHERE names {name}, which examples/ no longer has"
+        assert f'"{name}"' in (ROOT / test).read_text(encoding="utf-8"), f"{test} never runs {name}"
+    assert not_run == [], f"examples no test runs: {not_run}; add a test here"
