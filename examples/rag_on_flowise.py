@@ -148,12 +148,12 @@ def add(
 ) -> Node:
     """Add a node of ``component`` with the data Flowise reads besides its inputs.
 
-    Flowise 3.1.4 reads ``data.inputParams`` of every node when it resolves inputs (a node
-    without the list fails the upsert and the prediction with ``Cannot read properties of
-    undefined (reading 'find')``) and ``data.outputAnchors`` of a document loader; its UI
-    draws an edge only between anchors whose ids are the edge's handles. ``add_node`` keeps
-    such ``data`` fields verbatim, and :meth:`Chatflow.connect` takes the handles from the
-    anchors.
+    Flowise 3.1.4 reads ``data.inputParams`` of every node when it resolves inputs (without
+    the list, the upsert and the prediction fail: ``Cannot read properties of undefined
+    (reading 'find')``) and ``data.outputAnchors`` of a document loader (without it, the
+    prediction fails: ``reading 'length'``); its UI draws an edge only between anchors whose
+    ids are the edge's handles. ``add_node`` keeps such ``data`` fields verbatim, and
+    :meth:`Chatflow.connect` takes the handles from the anchors.
 
     :param credential: the credential's name, as a flows-as-code folder writes it.
     """
