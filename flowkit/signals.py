@@ -279,9 +279,12 @@ def _receivers(signal: Signal, sender: Any) -> list[Any]:
     if table is None:  # pragma: no cover - a blinker without the table
         return list(signal.receivers_for(sender))
     ids = table.get(_ANY_ID, _NO_IDS)
-    sender_id = _make_id(sender)
-    if sender_id != _ANY_ID and sender_id in table:
-        ids = ids | table[sender_id]
+    # Only a table with keys besides ANY's can hold receivers of this very sender: the
+    # sender's id (a few hundred ns for a pydantic model) is worked out only then.
+    if len(table) > (_ANY_ID in table):
+        sender_id = _make_id(sender)
+        if sender_id != _ANY_ID and sender_id in table:
+            ids = ids | table[sender_id]
     receivers = signal.receivers
     found: list[Any] = []
     for receiver_id in tuple(ids):
