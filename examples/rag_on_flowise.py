@@ -132,7 +132,8 @@ CHAIN = Component(
     {"model": "BaseChatModel", "vectorStoreRetriever": "BaseRetriever", "memory": "BaseMemory"},
 )
 LIST_INPUTS = {("memoryVectorStore", "document")}
-"""Inputs Flowise declares as lists: their reference is written in a list."""
+"""Inputs Flowise declares as lists (``"list": true`` on the anchor): ``connect`` then
+writes the source's reference into a list."""
 
 
 def _param_type(value: Any) -> str:
@@ -173,6 +174,7 @@ def add(
         params.insert(0, _credential_param(node.id))
     anchors = [
         {"label": key, "name": key, "type": kind, "id": f"{node.id}-input-{key}-{kind}"}
+        | ({"list": True} if (component.name, key) in LIST_INPUTS else {})
         for key, kind in component.anchors.items()
     ]
     output = {
@@ -202,18 +204,6 @@ def _credential_param(node_id: str) -> dict[str, Any]:
     }
 
 
-def link(flow: Chatflow, source: Node, target: Node, target_input: str) -> None:
-    """Connect ``source`` to ``target``'s input, and point that input at ``source``.
-
-    Flowise feeds a node from its inputs (``"{{chatOpenAI_0.data.instance}}"``), not from
-    the edges, so both are written.
-    """
-    flow.connect(source, target, target_input)
-    reference = "{{" + source.id + ".data.instance}}"
-    value: Any = [reference] if (target.name, target_input) in LIST_INPUTS else reference
-    target.inputs = {**target.inputs, target_input: value}
-
-
 def build_flow(base_url: str, credential: str) -> Chatflow:
     """The RAG flow: text -> splitter -> embeddings -> in-memory vector store -> a
     conversational retrieval QA chain on ChatOpenAI."""
@@ -234,11 +224,11 @@ def build_flow(base_url: str, credential: str) -> Chatflow:
         credential,
     )
     chain = add(flow, CHAIN, {"returnSourceDocuments": True})
-    link(flow, splitter, text, "textSplitter")
-    link(flow, text, store, "document")
-    link(flow, embeddings, store, "embeddings")
-    link(flow, model, chain, "model")
-    link(flow, store, chain, "vectorStoreRetriever")
+    flow.connect(splitter, text, "textSplitter")
+    flow.connect(text, store, "document")
+    flow.connect(embeddings, store, "embeddings")
+    flow.connect(model, chain, "model")
+    flow.connect(store, chain, "vectorStoreRetriever")
     flow.check()
     return flow
 

@@ -56,7 +56,11 @@ def test_edges_added_and_removed() -> None:
     assert [(e.source, e.target) for e in found.edges_added] == [
         ("promptTemplate_0", "chatOpenAI_0")
     ]
-    assert found.nodes_changed == ()
+    # the inputs that name their source, as Flowise stores a connection, changed with them
+    assert [(c.node_id, c.inputs) for c in found.nodes_changed] == [
+        ("chatOpenAI_0", ("cache",)),
+        ("llmChain_0", ("model",)),
+    ]
 
 
 def test_render_marks_each_change_and_ends_with_the_summary() -> None:

@@ -371,7 +371,11 @@ class Chatflow(BaseModel):
 
         Handles are derived as Flowise writes them: an input or output anchor of the node
         with that name is used when the node has one, else ``<target>-input-<target_input>``
-        and ``<source>-output-<source_output or name>``.
+        and ``<source>-output-<source_output or name>``. As Flowise's editor does, the
+        target's input then names the source: ``inputs[target_input]`` becomes
+        ``"{{<source>.data.instance}}"`` (appended, for an input whose anchor is a list), which
+        a Flowise server needs to run the flow; flowkit's own engine feeds the input from the
+        edge either way.
 
         :param source: the source node or its id.
         :param target: the target node or its id.
@@ -409,6 +413,8 @@ class Chatflow(BaseModel):
         )
         # The id embeds both ends, so it cannot collide with an edge between other nodes.
         self._append_edge(edge)
+        if target_input is not None and not self.node(source_id).is_sticky_note:
+            _link_input(self.node(target_id), target_input, source_id)
         return edge
 
     @classmethod
@@ -509,13 +515,17 @@ class Chatflow(BaseModel):
         self._touch()
 
     def remove_edge(self, edge_id: str) -> None:
-        """Remove the edge with id ``edge_id``.
+        """Remove the edge with id ``edge_id``; the target's input stops naming the source
+        (as Flowise's editor does, see :meth:`connect`).
 
         :raises NotFoundError: when the flow has no such edge.
         """
-        for u, v, key in self._graph.edges(keys=True):
+        for u, v, key, attrs in self._graph.edges(keys=True, data=True):
             if key == edge_id:
+                edge: Edge = attrs[EDGE_KEY]
                 self._graph.remove_edge(u, v, key)
+                if edge.target_input is not None:
+                    _unlink_input(self.node(v), edge.target_input, u)
                 self._touch()
                 return
         raise NotFoundError(
@@ -633,16 +643,58 @@ def _anchor_id(node: Node, key: str, name: str | None) -> str | None:
     anchors = node.data_extra.get(key)
     if not isinstance(anchors, list):
         return None
-    found = [a for a in anchors if isinstance(a, dict) and isinstance(a.get("id"), str)]
+    entries = [a for a in anchors if isinstance(a, dict)]
+    found = [a for a in entries if isinstance(a.get("id"), str)]
     if name is None:
         return str(found[0]["id"]) if len(found) == 1 else None
-    for anchor in found:
-        if anchor.get("name") == name:
-            return str(anchor["id"])
-        for option in anchor.get("options") or []:
+    for anchor in entries:
+        anchor_id = anchor.get("id")
+        if isinstance(anchor_id, str) and anchor.get("name") == name:
+            return anchor_id
+        # A node with several outputs keeps them as the options of one entry, which need
+        # not have an id of its own (Flowise's ``{"name": "output", "type": "options"}``).
+        options = anchor.get("options")
+        for option in options if isinstance(options, list) else []:
             if isinstance(option, dict) and option.get("name") == name:
-                return str(option.get("id") or anchor["id"])
+                chosen = option.get("id") or anchor_id
+                if isinstance(chosen, str):
+                    return chosen
     return None
+
+
+def _reference(source_id: str) -> str:
+    """How a Flowise input names the node that feeds it."""
+    return "{{" + source_id + ".data.instance}}"
+
+
+def _is_list_input(node: Node, name: str) -> bool:
+    anchors = node.data_extra.get("inputAnchors")
+    return isinstance(anchors, list) and any(
+        isinstance(a, dict) and a.get("name") == name and a.get("list") is True for a in anchors
+    )
+
+
+def _link_input(node: Node, name: str, source_id: str) -> None:
+    """Make ``node.inputs[name]`` name ``source_id``, as Flowise's editor does on connect."""
+    reference = _reference(source_id)
+    current = node.inputs.get(name)
+    if isinstance(current, list):
+        if reference not in current:
+            current.append(reference)
+    elif _is_list_input(node, name):
+        node.inputs[name] = [reference] if current in (None, "") else [current, reference]
+    else:
+        node.inputs[name] = reference
+
+
+def _unlink_input(node: Node, name: str, source_id: str) -> None:
+    """Undo :func:`_link_input` when the edge goes: only the reference itself is removed."""
+    reference = _reference(source_id)
+    current = node.inputs.get(name)
+    if current == reference:
+        node.inputs[name] = ""
+    elif isinstance(current, list) and reference in current:
+        current.remove(reference)
 
 
 def _source_handle(node: Node, output: str | None) -> str:

@@ -53,8 +53,9 @@ def test_diff_names_what_changed_between_two_revisions(
         f"chatflow 'Support bot' ({flow.id}): revision 1 -> 2",
         "+ node promptTemplate_0",
         "~ node chatOpenAI_0: inputs temperature",
+        "~ node llmChain_0: inputs prompt",
         "+ edge promptTemplate_0 -> llmChain_0 (prompt)",
-        "nodes: 1 added, 0 removed, 1 changed; edges: 1 added, 0 removed",
+        "nodes: 1 added, 0 removed, 2 changed; edges: 1 added, 0 removed",
     ]
 
 

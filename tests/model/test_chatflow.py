@@ -565,3 +565,82 @@ def test_a_pickled_flow_comes_back_equal_and_still_counts_node_changes() -> None
 
     assert again.revision > before
     assert flow.node("llmChain_0").label == "llmChain"
+
+
+# ---- connect writes the input reference Flowise runs the flow by ------------------------------
+
+
+def test_connect_makes_the_target_input_name_its_source_as_flowise_does() -> None:
+    flow = Chatflow(name="f")
+    model = flow.add_node("chatOpenAI", category="Chat Models")
+    chain = flow.add_node("llmChain", category="Chains", inputs={"prompt": "keep me"})
+
+    flow.connect(model, chain, "model")
+
+    assert chain.inputs == {"prompt": "keep me", "model": "{{chatOpenAI_0.data.instance}}"}
+
+
+def test_a_list_input_collects_every_source_and_removing_an_edge_takes_only_its_own() -> None:
+    flow = Chatflow(name="f")
+    agent = flow.add_node(
+        "toolAgent",
+        category="Agents",
+        data_extra={
+            "inputAnchors": [{"id": "toolAgent_0-input-tools-Tool", "name": "tools", "list": True}]
+        },
+    )
+    first = flow.add_node("calculator", category="Tools")
+    second = flow.add_node("serpAPI", category="Tools")
+    flow.connect(first, agent, "tools")
+    edge = flow.connect(second, agent, "tools")
+    assert agent.inputs["tools"] == [
+        "{{calculator_0.data.instance}}",
+        "{{serpAPI_0.data.instance}}",
+    ]
+
+    flow.remove_edge(edge.id)
+
+    assert agent.inputs["tools"] == ["{{calculator_0.data.instance}}"]
+
+
+def test_removing_an_edge_clears_its_reference_and_nothing_else() -> None:
+    flow = Chatflow(name="f")
+    model = flow.add_node("chatOpenAI", category="Chat Models")
+    chain = flow.add_node("llmChain", category="Chains")
+    edge = flow.connect(model, chain, "model")
+    chain.inputs["prompt"] = "{{chatOpenAI_0.data.instance}}"  # a user's own value, same text
+
+    flow.remove_edge(edge.id)
+
+    assert chain.inputs == {"model": "", "prompt": "{{chatOpenAI_0.data.instance}}"}
+
+
+def test_a_sticky_note_connected_by_hand_writes_no_reference() -> None:
+    flow = Chatflow(name="f")
+    note = flow.add_node("stickyNote", type="stickyNote")
+    chain = flow.add_node("llmChain", category="Chains")
+
+    flow.connect(note, chain, "note")
+
+    assert "note" not in chain.inputs
+
+
+def test_connect_finds_an_output_among_the_options_of_an_entry_without_an_id() -> None:
+    # Flowise keeps a multi-output node's outputs as options of one entry with no id.
+    outputs = [
+        {
+            "name": "output",
+            "type": "options",
+            "options": [
+                {"id": "plainText_0-output-document-Document|json", "name": "document"},
+                {"id": "plainText_0-output-text-string|json", "name": "text"},
+            ],
+        }
+    ]
+    flow = Chatflow(name="f")
+    loader = flow.add_node("plainText", data_extra={"outputAnchors": outputs})
+    store = flow.add_node("memoryVectorStore", category="Vector Stores")
+
+    edge = flow.connect(loader, store, "document", source_output="text")
+
+    assert edge.source_handle == "plainText_0-output-text-string|json"
