@@ -28,6 +28,7 @@ from flowkit.workspace._common import (
 __all__ = ["AsyncFlowRuns"]
 
 T = TypeVar("T")
+R = TypeVar("R", UpsertRequest, PredictRequest)
 
 
 class AsyncFlowRuns:
@@ -56,21 +57,61 @@ class AsyncFlowRuns:
         try:
             result = await work()
         except Exception as exc:
-            duration = perf_counter() - started
-            await signals.send_async(
-                signals.operation_failed,
-                sender,
-                workspace=self,
-                **failure_args(
-                    operation,
-                    exc,
-                    duration,
-                    chat_type=chat_type,
-                    flow_type=flow_type_of(found[0] if found else sender),
-                ),
+            await self._failed(
+                operation, sender, exc, started, chat_type, found[0] if found else sender
             )
             raise
         return result, perf_counter() - started
+
+    async def _failed(
+        self,
+        operation: str,
+        sender: object,
+        error: BaseException,
+        started: float,
+        chat_type: ChatType | None,
+        flow: object,
+    ) -> None:
+        """Send operation_failed for ``error`` (its type, never its message)."""
+        await signals.send_async(
+            signals.operation_failed,
+            sender,
+            workspace=self,
+            **failure_args(
+                operation,
+                error,
+                perf_counter() - started,
+                chat_type=chat_type,
+                flow_type=flow_type_of(flow),
+            ),
+        )
+
+    async def _run_flow(
+        self,
+        operation: str,
+        flow_or_id: Chatflow | str,
+        chat_type: ChatType | str,
+        build: Callable[[Chatflow], R],
+        call: Callable[[R], Awaitable[T]],
+    ) -> tuple[R, T, float]:
+        """The body upsert_vector and predict share: find the saved flow, ``build`` its run
+        request, have the backend ``call`` it, reporting a failure.
+
+        :returns: the request, what the backend answered and the duration.
+        """
+        requests: builtins.list[R] = []
+        found: builtins.list[Chatflow] = []
+
+        async def work() -> T:
+            flow = await self._flow(flow_or_id, operation)
+            found.append(flow)
+            requests.append(build(flow))
+            return await call(requests[0])
+
+        result, duration = await self._run(
+            operation, flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
+        )
+        return requests[0], result, duration
 
     async def _succeeded(self, signal: Any, sender: object, duration: float, **kwargs: Any) -> None:
         await signals.send_async(
@@ -118,20 +159,13 @@ class AsyncFlowRuns:
         :raises ComponentError: when a node has no component or its component failed.
         :raises ArgumentTypeError: when an argument has the wrong type.
         """
-        holder: list[UpsertRequest] = []
-        found: list[Chatflow] = []
-
-        async def work() -> UpsertResult:
-            flow = await self._flow(flow_or_id, "upsert_vector")
-            found.append(flow)
-            request = upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides)
-            holder.append(request)
-            return await self.backend.upsert(request)
-
-        result, duration = await self._run(
-            "upsert_vector", flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
+        request, result, duration = await self._run_flow(
+            "upsert_vector",
+            flow_or_id,
+            chat_type,
+            lambda flow: upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides),
+            self.backend.upsert,
         )
-        request = holder[0]
         await self._succeeded(
             signals.vector_upserted,
             request.flow,
@@ -164,20 +198,15 @@ class AsyncFlowRuns:
         :raises ComponentError: when a node has no component or its component failed.
         :raises ArgumentTypeError: when an argument has the wrong type.
         """
-        holder: list[PredictRequest] = []
-        found: list[Chatflow] = []
-
-        async def work() -> Prediction:
-            flow = await self._flow(flow_or_id, "predict")
-            found.append(flow)
-            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
-            holder.append(request)
-            return await self.backend.predict(request)
-
-        result, duration = await self._run(
-            "predict", flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
+        request, result, duration = await self._run_flow(
+            "predict",
+            flow_or_id,
+            chat_type,
+            lambda flow: predict_request(
+                flow, question, chat_id, chat_type_of(chat_type), overrides
+            ),
+            self.backend.predict,
         )
-        request = holder[0]
         await self._succeeded(
             signals.prediction_sent,
             request.flow,
@@ -222,29 +251,14 @@ class AsyncFlowRuns:
         except (GeneratorExit, asyncio.CancelledError):
             raise
         except Exception as exc:
-            duration = perf_counter() - started
-            await signals.send_async(
-                signals.operation_failed,
-                flow_or_id,
-                workspace=self,
-                **failure_args(
-                    "predict",
-                    exc,
-                    duration,
-                    chat_type=kind,
-                    flow_type=flow_type_of(found[0] if found else flow_or_id),
-                ),
+            await self._failed(
+                "predict", flow_or_id, exc, started, kind, found[0] if found else flow_or_id
             )
             raise
         duration = perf_counter() - started
         error = reader.failure()
         if error is not None:
-            await signals.send_async(
-                signals.operation_failed,
-                flow_or_id,
-                workspace=self,
-                **failure_args("predict", error, duration, chat_type=kind, flow_type=flow.type),
-            )
+            await self._failed("predict", flow_or_id, error, started, kind, flow)
             return
         result = reader.prediction()
         await self._succeeded(

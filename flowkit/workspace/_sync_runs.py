@@ -27,6 +27,7 @@ from flowkit.workspace._common import (
 __all__ = ["FlowRuns"]
 
 T = TypeVar("T")
+R = TypeVar("R", UpsertRequest, PredictRequest)
 
 
 class FlowRuns:
@@ -55,21 +56,59 @@ class FlowRuns:
         try:
             result = work()
         except Exception as exc:
-            duration = perf_counter() - started
-            signals.send(
-                signals.operation_failed,
-                sender,
-                workspace=self,
-                **failure_args(
-                    operation,
-                    exc,
-                    duration,
-                    chat_type=chat_type,
-                    flow_type=flow_type_of(found[0] if found else sender),
-                ),
-            )
+            self._failed(operation, sender, exc, started, chat_type, found[0] if found else sender)
             raise
         return result, perf_counter() - started
+
+    def _failed(
+        self,
+        operation: str,
+        sender: object,
+        error: BaseException,
+        started: float,
+        chat_type: ChatType | None,
+        flow: object,
+    ) -> None:
+        """Send operation_failed for ``error`` (its type, never its message)."""
+        signals.send(
+            signals.operation_failed,
+            sender,
+            workspace=self,
+            **failure_args(
+                operation,
+                error,
+                perf_counter() - started,
+                chat_type=chat_type,
+                flow_type=flow_type_of(flow),
+            ),
+        )
+
+    def _run_flow(
+        self,
+        operation: str,
+        flow_or_id: Chatflow | str,
+        chat_type: ChatType | str,
+        build: Callable[[Chatflow], R],
+        call: Callable[[R], T],
+    ) -> tuple[R, T, float]:
+        """The body upsert_vector and predict share: find the saved flow, ``build`` its run
+        request, have the backend ``call`` it, reporting a failure.
+
+        :returns: the request, what the backend answered and the duration.
+        """
+        requests: builtins.list[R] = []
+        found: builtins.list[Chatflow] = []
+
+        def work() -> T:
+            flow = self._flow(flow_or_id, operation)
+            found.append(flow)
+            requests.append(build(flow))
+            return call(requests[0])
+
+        result, duration = self._run(
+            operation, flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
+        )
+        return requests[0], result, duration
 
     def _succeeded(self, signal: Any, sender: object, duration: float, **kwargs: Any) -> None:
         signals.send(
@@ -115,20 +154,13 @@ class FlowRuns:
         :raises ComponentError: when a node has no component or its component failed.
         :raises ArgumentTypeError: when an argument has the wrong type.
         """
-        holder: list[UpsertRequest] = []
-        found: list[Chatflow] = []
-
-        def work() -> UpsertResult:
-            flow = self._flow(flow_or_id, "upsert_vector")
-            found.append(flow)
-            request = upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides)
-            holder.append(request)
-            return self.backend.upsert(request)
-
-        result, duration = self._run(
-            "upsert_vector", flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
+        request, result, duration = self._run_flow(
+            "upsert_vector",
+            flow_or_id,
+            chat_type,
+            lambda flow: upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides),
+            self.backend.upsert,
         )
-        request = holder[0]
         self._succeeded(
             signals.vector_upserted,
             request.flow,
@@ -161,20 +193,15 @@ class FlowRuns:
         :raises ComponentError: when a node has no component or its component failed.
         :raises ArgumentTypeError: when an argument has the wrong type.
         """
-        holder: list[PredictRequest] = []
-        found: list[Chatflow] = []
-
-        def work() -> Prediction:
-            flow = self._flow(flow_or_id, "predict")
-            found.append(flow)
-            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
-            holder.append(request)
-            return self.backend.predict(request)
-
-        result, duration = self._run(
-            "predict", flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
+        request, result, duration = self._run_flow(
+            "predict",
+            flow_or_id,
+            chat_type,
+            lambda flow: predict_request(
+                flow, question, chat_id, chat_type_of(chat_type), overrides
+            ),
+            self.backend.predict,
         )
-        request = holder[0]
         self._succeeded(
             signals.prediction_sent,
             request.flow,
@@ -219,29 +246,14 @@ class FlowRuns:
         except GeneratorExit:
             raise
         except Exception as exc:
-            duration = perf_counter() - started
-            signals.send(
-                signals.operation_failed,
-                flow_or_id,
-                workspace=self,
-                **failure_args(
-                    "predict",
-                    exc,
-                    duration,
-                    chat_type=kind,
-                    flow_type=flow_type_of(found[0] if found else flow_or_id),
-                ),
+            self._failed(
+                "predict", flow_or_id, exc, started, kind, found[0] if found else flow_or_id
             )
             raise
         duration = perf_counter() - started
         error = reader.failure()
         if error is not None:
-            signals.send(
-                signals.operation_failed,
-                flow_or_id,
-                workspace=self,
-                **failure_args("predict", error, duration, chat_type=kind, flow_type=flow.type),
-            )
+            self._failed("predict", flow_or_id, error, started, kind, flow)
             return
         result = reader.prediction()
         self._succeeded(
