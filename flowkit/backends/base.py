@@ -20,6 +20,7 @@ from flowkit.model import Chatflow, ChatType
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime import Prediction, UpsertResult
 from flowkit.storage.base import Entity, EntityT
+from flowkit.storage.upserts import UpsertRecord
 
 __all__ = [
     "AsyncBackend",
@@ -145,6 +146,11 @@ class Backend(Protocol):
         """Delete stored messages. :returns: how many."""
         ...
 
+    def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """A record of every upsert of a chatflow (when, stop node, counts), oldest first,
+        newest last. :raises NotFoundError: when there is no such chatflow."""
+        ...
+
     def close(self) -> None:
         """Release connections and files; calling it twice is harmless."""
         ...
@@ -167,6 +173,7 @@ class AsyncBackend(Protocol):
         self, chatflow_id: str, chat_id: str | None = None
     ) -> builtins.list[ChatMessage]: ...
     async def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int: ...
+    async def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]: ...
     async def aclose(self) -> None: ...
 
 

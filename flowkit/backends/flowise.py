@@ -24,6 +24,7 @@ from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime.results import Prediction, UpsertResult
 from flowkit.storage.base import Entity, EntityT
+from flowkit.storage.upserts import UpsertRecord
 
 __all__ = ["AsyncFlowiseBackend", "FlowiseBackend"]
 
@@ -215,6 +216,11 @@ class FlowiseBackend:
         """Delete stored messages. :returns: how many. :raises NotFoundError:"""
         return self.client.delete_chat_messages(chatflow_id, chat_id=chat_id)
 
+    def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """The server's record of every upsert of the chatflow, oldest first, newest last;
+        see :meth:`flowkit.client.FlowiseClient.upsert_history`. :raises NotFoundError:"""
+        return self.client.upsert_history(chatflow_id)
+
     def close(self) -> None:
         """Close the client's connections; calling it twice is harmless."""
         self.client.close()
@@ -300,6 +306,10 @@ class AsyncFlowiseBackend:
     async def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
         """See :meth:`FlowiseBackend.delete_chat_messages`."""
         return await self.client.delete_chat_messages(chatflow_id, chat_id=chat_id)
+
+    async def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """See :meth:`FlowiseBackend.upsert_history`."""
+        return await self.client.upsert_history(chatflow_id)
 
     async def aclose(self) -> None:
         """See :meth:`FlowiseBackend.close`."""

@@ -152,6 +152,24 @@ class _Engine:
                 )
             )
 
+    def _upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """The chatflow's upsert records, oldest first.
+
+        :raises FlowkitError: when the store keeps no upsert records.
+        :raises NotFoundError: when there is no such chatflow.
+        """
+        store = self.store
+        if not isinstance(store, UpsertHistoryStore):
+            raise FlowkitError(
+                f"this workspace's store ({type(store).__name__}) keeps no upsert records: "
+                "give it add_upsert_record and upsert_history (UpsertHistoryStore), or use "
+                "MemoryStore or a workspace file"
+            )
+        records = store.upsert_history(chatflow_id)
+        if not records:
+            store.get(Chatflow, chatflow_id)  # raises NotFoundError for an unknown chatflow
+        return records
+
     def _revisions(self) -> RevisionStore:
         """The store, when it keeps revisions.
 
@@ -293,6 +311,15 @@ class LocalBackend(_Engine):
         """Delete kept messages; :returns: how many."""
         return self.store.delete_chat_messages(chatflow_id, chat_id)
 
+    def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """A record of every upsert of the chatflow (when, stop node, counts), oldest first,
+        newest last; deleted with the chatflow.
+
+        :raises NotFoundError: when there is no such chatflow.
+        :raises FlowkitError: when the store keeps no upsert records (both built-in stores do).
+        """
+        return self._upsert_history(chatflow_id)
+
     def revisions(self, chatflow_id: str) -> builtins.list[RevisionInfo]:
         """The chatflow's stored revisions, number 1 (the create) first.
 
@@ -424,6 +451,10 @@ class AsyncLocalBackend(_Engine):
     async def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
         """See :meth:`LocalBackend.delete_chat_messages`."""
         return await self._io(self.store.delete_chat_messages, chatflow_id, chat_id)
+
+    async def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """See :meth:`LocalBackend.upsert_history`."""
+        return await self._io(self._upsert_history, chatflow_id)
 
     async def revisions(self, chatflow_id: str) -> builtins.list[RevisionInfo]:
         """See :meth:`LocalBackend.revisions`."""

@@ -18,10 +18,12 @@ from flowkit.client.runs import History, predict, prediction_body, stream_call, 
 from flowkit.errors import ArgumentTypeError, NotFoundError
 from flowkit.model import Assistant, Chatflow, FlowType, Tool
 from flowkit.model.messages import ChatMessage
+from flowkit.storage.upserts import UpsertRecord
 
 __all__ = [
     "History",
     "chat_messages",
+    "check_chatflow",
     "create_assistant",
     "create_chatflow",
     "create_credential",
@@ -49,6 +51,7 @@ __all__ = [
     "update_chatflow",
     "update_tool",
     "update_variable",
+    "upsert_history",
     "upsert_vector",
     "version",
 ]
@@ -114,6 +117,20 @@ def get_chatflow(chatflow_id: str) -> Call[Chatflow]:
         "GET",
         f"/chatflows/{_id(chatflow_id)}",
         records.chatflow_from_record,
+        kind="chatflow",
+        entity_id=chatflow_id,
+    )
+
+
+def check_chatflow(chatflow_id: str) -> Call[None]:
+    """Ask whether the chatflow exists (its record is read, not parsed).
+
+    :raises NotFoundError: when there is none.
+    """
+    return Call(
+        "GET",
+        f"/chatflows/{_id(chatflow_id)}",
+        lambda payload: None,
         kind="chatflow",
         entity_id=chatflow_id,
     )
@@ -355,3 +372,33 @@ def delete_chat_messages(chatflow_id: str, **filters: Any) -> Call[int]:
         entity_id=chatflow_id,
         missing_markers=_UNKNOWN_FLOW,
     )
+
+
+# ---- upsert history -----------------------------------------------------------------------
+
+
+def upsert_history(chatflow_id: str) -> Call[list[UpsertRecord]]:
+    """A chatflow's upsert records (``GET /api/v1/upsert-history/<id>?order=ASC``), oldest
+    first, newest last; see :func:`~flowkit.client.records.upsert_record_from_record` for
+    what maps to what.
+
+    Flowise answers an unknown chatflow with an empty list, not an error: the client's
+    ``upsert_history`` method then asks for the chatflow to tell the two apart.
+    """
+    return Call(
+        "GET",
+        f"/upsert-history/{_id(chatflow_id)}",
+        _history_parser(chatflow_id),
+        params={"order": "ASC"},
+        kind="chatflow",
+        entity_id=chatflow_id,
+    )
+
+
+def _history_parser(chatflow_id: str) -> Any:
+    def parse(payload: Any) -> list[UpsertRecord]:
+        found = _list_of(lambda r: records.upsert_record_from_record(r, chatflow_id))(payload)
+        # Flowise stores dates to the second: a stable sort keeps its order within one.
+        return sorted(found, key=lambda record: record.created_at)
+
+    return parse

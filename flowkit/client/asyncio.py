@@ -26,6 +26,7 @@ from flowkit.client.sse import SSEParser, events_from_answer
 from flowkit.model import Assistant, Chatflow, FlowType, Tool
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime.results import Prediction, UpsertResult
+from flowkit.storage.upserts import UpsertRecord
 
 if TYPE_CHECKING:
     import httpx
@@ -266,6 +267,21 @@ class AsyncFlowiseClient:
     async def delete_chat_messages(self, chatflow_id: str, **filters: Any) -> int:
         """Delete stored messages; returns how many. :raises NotFoundError:"""
         return await self.send(api.delete_chat_messages(chatflow_id, **filters))
+
+    # ---- upsert history ------------------------------------------------------------------
+
+    async def upsert_history(self, chatflow_id: str) -> list[UpsertRecord]:
+        """A record of every upsert of the chatflow, oldest first, newest last; see
+        :func:`flowkit.client.api.upsert_history` for what maps to what.
+
+        :raises NotFoundError: when there is no such chatflow (Flowise itself answers an
+            unknown one with an empty list: an empty answer is checked with a second call,
+            ``GET /api/v1/chatflows/<id>``).
+        """
+        found = await self.send(api.upsert_history(chatflow_id))
+        if not found:
+            await self.send(api.check_chatflow(chatflow_id))  # NotFoundError when none
+        return found
 
     # ---- runs ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,7 @@ from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.model.build import build
 from flowkit.model.messages import ChatMessage, Role
 from flowkit.runtime.results import Document, Prediction, UpsertResult
+from flowkit.storage.upserts import UpsertRecord
 
 __all__ = [
     "NO_CREDENTIAL",
@@ -40,6 +41,7 @@ __all__ = [
     "tool_from_record",
     "upload_body",
     "upsert_from_record",
+    "upsert_record_from_record",
     "variable_from_record",
 ]
 
@@ -282,6 +284,58 @@ def upsert_from_record(record: Any, stop_node_id: str | None = None) -> UpsertRe
         added_docs=documents_from(record.get("addedDocs")),
         **extra,
     )
+
+
+VECTOR_STORES = "Vector Stores"
+"""The ``category`` of a vector-store node in an upsert-history record's ``flowData``."""
+
+
+def upsert_record_from_record(record: Any, chatflow_id: str = "") -> UpsertRecord:
+    """One row of Flowise's upsert history (``GET /api/v1/upsert-history/<id>``).
+
+    ``id`` -> ``id``; ``chatflowid`` -> ``chatflow_id`` (``chatflow_id`` when missing);
+    ``date`` -> ``created_at``; ``result``'s ``numAdded``, ``numUpdated``, ``numSkipped``,
+    ``numDeleted`` -> ``num_added`` ... ``num_deleted`` (``0`` when Flowise did not count
+    one: its memory vector store reports only ``numAdded``); ``stop_node_id`` -> the id of
+    the last node of ``flowData`` (the nodes the upsert ran, in order) whose category is
+    ``"Vector Stores"``, else ``None``. The nodes' parameter values are not kept.
+
+    :raises FlowValidationError: when the record or its date is malformed.
+    """
+    if not isinstance(record, dict):
+        raise FlowValidationError(f"not a Flowise upsert-history record: {_preview(record)}")
+    result, flow_data = record.get("result"), record.get("flowData")
+    counts: dict[str, Any] = result if isinstance(result, dict) else {}
+    nodes: list[Any] = flow_data if isinstance(flow_data, list) else []
+    stops = [
+        str(node["id"])
+        for node in nodes
+        if isinstance(node, dict) and node.get("category") == VECTOR_STORES and node.get("id")
+    ]
+    try:
+        created_at = datetime.fromisoformat(str(record.get("date")))
+    except ValueError:
+        raise FlowValidationError(
+            f"the upsert-history record {record.get('id')!r} has no readable date: "
+            f"{record.get('date')!r}"
+        ) from None
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    return UpsertRecord(
+        chatflow_id=str(record.get("chatflowid") or chatflow_id),
+        stop_node_id=stops[-1] if stops else None,
+        num_added=_count(counts, "numAdded"),
+        num_updated=_count(counts, "numUpdated"),
+        num_skipped=_count(counts, "numSkipped"),
+        num_deleted=_count(counts, "numDeleted"),
+        created_at=created_at,
+        id=str(record.get("id") or ""),
+    )
+
+
+def _count(counts: Mapping[str, Any], key: str) -> int:
+    value = counts.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def documents_from(raw: Any) -> list[Document]:

@@ -1,7 +1,9 @@
 """The :class:`Store` protocol: where a local backend keeps entities and the engine's state.
 
 A store keeps chatflows, tools and assistants by id, the chat history of each chatflow, and
-each chatflow's component state (what a vector store holds after an upsert). Every call is
+each chatflow's component state (what a vector store holds after an upsert). Both built-in
+stores also keep a record of every upsert (:class:`UpsertHistoryStore`, re-exported here with
+:class:`UpsertRecord`); a store of your own may leave that out. Every call is
 atomic: it happens whole or not at all, and a failed call changes nothing. Stores are
 thread-safe.
 """
@@ -14,8 +16,9 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.model.messages import ChatMessage
+from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
 
-__all__ = ["Entity", "EntityT", "Store"]
+__all__ = ["Entity", "EntityT", "Store", "UpsertHistoryStore", "UpsertRecord"]
 
 Entity = Chatflow | Tool | Assistant
 """What a store keeps by id."""

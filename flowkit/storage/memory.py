@@ -14,6 +14,7 @@ from flowkit.errors import AlreadyExistsError, ArgumentTypeError, NotFoundError
 from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.model.messages import ChatMessage
 from flowkit.storage.base import Entity, EntityT
+from flowkit.storage.upserts import UpsertRecord
 
 __all__ = ["MemoryStore", "entity_kind"]
 
@@ -39,12 +40,14 @@ def _name(value: object) -> str:
 
 
 class MemoryStore:
-    """Chatflows, tools, assistants, chat messages and component state, in memory.
+    """Chatflows, tools, assistants, chat messages, component state and upsert records, in
+    memory.
 
-    Implements :class:`~flowkit.storage.Store`. Thread-safe: one lock guards every call, so
-    each call is atomic. Entities go in and come out as deep copies; component state is kept
-    as JSON text, so what is saved must be JSON data (as a file-backed store needs) and what
-    is loaded is a fresh copy.
+    Implements :class:`~flowkit.storage.Store` and
+    :class:`~flowkit.storage.upserts.UpsertHistoryStore`. Thread-safe: one lock guards every
+    call, so each call is atomic. Entities go in and come out as deep copies; component state
+    is kept as JSON text, so what is saved must be JSON data (as a file-backed store needs)
+    and what is loaded is a fresh copy.
     """
 
     def __init__(self) -> None:
@@ -52,6 +55,7 @@ class MemoryStore:
         self._entities: dict[str, dict[str, Entity]] = {word: {} for word in _KINDS.values()}
         self._messages: dict[str, list[ChatMessage]] = {}
         self._states: dict[str, str] = {}
+        self._upserts: dict[str, list[UpsertRecord]] = {}
         self._counter = itertools.count(1)
         self._generations: dict[str, int] = {}
 
@@ -128,7 +132,8 @@ class MemoryStore:
                 self._changed(entity.id)
 
     def delete(self, kind: type[EntityT], entity_id: str) -> EntityT:
-        """Forget an entity; with a chatflow, its chat messages and component state too.
+        """Forget an entity; with a chatflow, its chat messages, component state and upsert
+        records too.
 
         :returns: the entity as it was.
         :raises NotFoundError: when there is none.
@@ -142,6 +147,7 @@ class MemoryStore:
             if word == "chatflow":
                 self._messages.pop(entity_id, None)
                 self._states.pop(entity_id, None)
+                self._upserts.pop(entity_id, None)
                 self._changed(entity_id)
         return gone  # type: ignore[return-value]
 
@@ -212,6 +218,29 @@ class MemoryStore:
         with self._lock:
             self._states[chatflow_id] = text
             self._changed(chatflow_id)
+
+    # ---- upsert history --------------------------------------------------------------------
+
+    def add_upsert_record(self, record: UpsertRecord) -> None:
+        """Keep one upsert's record (Flowise's ``upsert_history``), after the chatflow's
+        earlier ones.
+
+        :raises ArgumentTypeError: when ``record`` is not an
+            :class:`~flowkit.storage.upserts.UpsertRecord` (nothing is kept then).
+        """
+        if not isinstance(record, UpsertRecord):
+            raise ArgumentTypeError(
+                f"add_upsert_record takes an UpsertRecord, got {_name(record)}: build one with "
+                "UpsertRecord(chatflow_id=..., stop_node_id=..., num_added=...)"
+            )
+        with self._lock:
+            self._upserts.setdefault(record.chatflow_id, []).append(record)
+
+    def upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
+        """The chatflow's upsert records, oldest first (``[]`` when there are none, also for
+        an unknown chatflow). Records are immutable, so they are not copied."""
+        with self._lock:
+            return list(self._upserts.get(chatflow_id, ()))
 
     def close(self) -> None:
         """Nothing to release; calling it (twice, too) is harmless and keeps the data."""

@@ -15,6 +15,7 @@ from flowkit.backends.events import StreamEvent
 from flowkit.model import Chatflow, ChatType
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime import Prediction, UpsertResult
+from flowkit.storage.upserts import UpsertRecord
 from flowkit.workspace._common import (
     StreamReader,
     chat_type_of,
@@ -131,6 +132,15 @@ class AsyncFlowRuns:
         """Delete a chatflow's stored messages (one conversation's). :returns: how many."""
         flow_id = entity_id_of(flow_or_id, "chatflow", "delete_chat_messages")
         return await self.backend.delete_chat_messages(flow_id, chat_id)
+
+    async def upsert_history(self, flow_or_id: Chatflow | str) -> builtins.list[UpsertRecord]:
+        """See :meth:`flowkit.Workspace.upsert_history`.
+
+        :raises ArgumentTypeError: when given neither a Chatflow nor an id.
+        :raises NotFoundError: when there is no such chatflow.
+        """
+        flow_id = entity_id_of(flow_or_id, "chatflow", "upsert_history")
+        return await self.backend.upsert_history(flow_id)
 
     # ---- running flows ---------------------------------------------------------------------
 

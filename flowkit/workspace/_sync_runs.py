@@ -14,6 +14,7 @@ from flowkit.backends.events import StreamEvent
 from flowkit.model import Chatflow, ChatType
 from flowkit.model.messages import ChatMessage
 from flowkit.runtime import Prediction, UpsertResult
+from flowkit.storage.upserts import UpsertRecord
 from flowkit.workspace._common import (
     StreamReader,
     chat_type_of,
@@ -126,6 +127,21 @@ class FlowRuns:
         """Delete a chatflow's stored messages (one conversation's). :returns: how many."""
         flow_id = entity_id_of(flow_or_id, "chatflow", "delete_chat_messages")
         return self.backend.delete_chat_messages(flow_id, chat_id)
+
+    def upsert_history(self, flow_or_id: Chatflow | str) -> builtins.list[UpsertRecord]:
+        """A record of every upsert of a chatflow: when (``created_at``, UTC), the vector
+        store it stopped at (``stop_node_id``) and the counts (``num_added``,
+        ``num_updated``, ``num_skipped``, ``num_deleted``), oldest first, newest last, as
+        Flowise's ``upsert_history`` keeps them. Deleting the chatflow deletes its records.
+        Sends no signal.
+
+        :returns: :class:`~flowkit.storage.upserts.UpsertRecord` objects (``[]`` for a
+            chatflow never upserted).
+        :raises ArgumentTypeError: when given neither a Chatflow nor an id.
+        :raises NotFoundError: when there is no such chatflow (on every backend).
+        """
+        flow_id = entity_id_of(flow_or_id, "chatflow", "upsert_history")
+        return self.backend.upsert_history(flow_id)
 
     # ---- running flows ---------------------------------------------------------------------
 
