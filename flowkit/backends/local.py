@@ -11,194 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import re
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
-from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN, StreamEvent
-from flowkit.errors import FlowkitError
+from flowkit.backends.engine import ChangeCounter, Engine, stream_events
+from flowkit.backends.events import StreamEvent
 from flowkit.model import Chatflow
-from flowkit.model.messages import ChatMessage, Role
-from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult, arun, default_registry, run
-from flowkit.runtime.memory import LazyHistory
+from flowkit.model.messages import ChatMessage
+from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult, arun, run
 from flowkit.runtime.outputs import ending_node, prediction, upsert_result
 from flowkit.storage.base import EntityT, Store
 from flowkit.storage.memory import MemoryStore
-from flowkit.storage.revisions import RevisionInfo, RevisionStore
-from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
+from flowkit.storage.revisions import RevisionInfo
+from flowkit.storage.upserts import UpsertRecord
 
 __all__ = ["AsyncLocalBackend", "ChangeCounter", "LocalBackend", "stream_events"]
 
 T = TypeVar("T")
 
-_PIECE = re.compile(r"\s*\S+|\s+")
 
-
-def stream_events(result: Prediction, message_id: str | None = None) -> list[StreamEvent]:
-    """The events a streamed prediction yields for ``result``, as Flowise streams them:
-    ``start``, one ``token`` per word (with the spaces before it), ``sourceDocuments`` when
-    there are any, ``metadata`` (``chatId``, ``messageId``) and ``end``.
-
-    Joining the tokens' data gives back ``result.text`` exactly.
-    """
-    events = [StreamEvent(START, "")]
-    events += [StreamEvent(TOKEN, piece) for piece in _PIECE.findall(result.text)]
-    if result.source_documents:
-        documents = [
-            {"pageContent": d.page_content, "metadata": d.metadata} for d in result.source_documents
-        ]
-        events.append(StreamEvent(SOURCE_DOCUMENTS, documents))
-    metadata: dict[str, Any] = {"chatId": result.chat_id}
-    if message_id is not None:
-        metadata["messageId"] = message_id
-    events += [StreamEvent(METADATA, metadata), StreamEvent(END, "[DONE]")]
-    return events
-
-
-@runtime_checkable
-class ChangeCounter(Protocol):
-    """What a store may offer so that a local backend reuses what it read: a number per
-    chatflow that changes whenever the chatflow or its component state changes.
-
-    :class:`~flowkit.storage.MemoryStore` offers it. With a store that does not, the backend
-    reads the chatflow and its state from the store for every run.
-    """
-
-    def generation(self, chatflow_id: str) -> int:
-        """The chatflow's current change number (``0`` when it was never saved)."""
-        ...
-
-
-class _Engine:
-    """What the sync and async local backends share: the store, the components, and every
-    step of an operation but the run itself."""
-
-    def __init__(
-        self, store: Store | None = None, components: ComponentRegistry | None = None
-    ) -> None:
-        self.store: Store = store if store is not None else MemoryStore()
-        self.components = components if components is not None else default_registry()
-        self._locks_lock = threading.Lock()
-        self._upsert_locks: dict[str, threading.Lock] = {}
-        self._counter = self.store if isinstance(self.store, ChangeCounter) else None
-        self._read: dict[str, tuple[int, Chatflow, dict[str, Any]]] = {}
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} store={self.store!r}>"
-
-    def _upsert_lock(self, flow_id: str) -> threading.Lock:
-        with self._locks_lock:
-            return self._upsert_locks.setdefault(flow_id, threading.Lock())
-
-    def _saved(self, flow: Chatflow) -> tuple[Chatflow, dict[str, Any]]:
-        """The saved version of ``flow`` (what runs is what was saved) and its component
-        state, reused while the store's :class:`ChangeCounter` says nothing changed. The
-        state is shared by the predictions that read it: an upsert loads its own copy.
-
-        :raises NotFoundError: when it is not saved here.
-        """
-        counter = self._counter
-        if counter is None:
-            return self.store.get(Chatflow, flow.id), self.store.load_state(flow.id)
-        number = counter.generation(flow.id)  # read first: a change after it reloads next time
-        found = self._read.get(flow.id)
-        if found is not None and found[0] == number:
-            return found[1], found[2]
-        try:
-            saved = self.store.get(Chatflow, flow.id)
-        except Exception:
-            self._read.pop(flow.id, None)
-            raise
-        state = self.store.load_state(flow.id)
-        self._read[flow.id] = (number, saved, state)
-        return saved, state
-
-    def _record(self, request: PredictRequest, result: Prediction) -> str:
-        """Keep the question and the answer; return the answer's message id."""
-        question = ChatMessage(
-            chatflow_id=request.flow.id,
-            chat_id=result.chat_id,
-            role=Role.USER,
-            content=request.question,
-        )
-        answer = ChatMessage(
-            chatflow_id=request.flow.id, chat_id=result.chat_id, role=Role.API, content=result.text
-        )
-        self.store.add_chat_messages([question, answer])
-        return answer.id
-
-    def _history(self, request: PredictRequest) -> Sequence[ChatMessage]:
-        """The conversation so far: the request's own history, else the stored messages of
-        its chat id (read only if a component uses them)."""
-        if request.history is not None:
-            return request.history
-        flow_id, chat_id = request.flow.id, request.chat_id
-        return LazyHistory(lambda: self.store.chat_messages(flow_id, chat_id))
-
-    def _keep_upsert(self, flow_id: str, result: UpsertResult) -> None:
-        """Record the upsert (Flowise's upsert_history) when the store keeps such records."""
-        if isinstance(self.store, UpsertHistoryStore):
-            extra = result.model_extra or {}
-            self.store.add_upsert_record(
-                UpsertRecord(
-                    chatflow_id=flow_id,
-                    stop_node_id=result.stop_node_id,
-                    num_added=result.num_added,
-                    num_updated=int(extra.get("num_updated", 0)),
-                    num_skipped=int(extra.get("num_skipped", 0)),
-                    num_deleted=int(extra.get("num_deleted", 0)),
-                )
-            )
-
-    def _upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
-        """The chatflow's upsert records, oldest first.
-
-        :raises FlowkitError: when the store keeps no upsert records.
-        :raises NotFoundError: when there is no such chatflow.
-        """
-        store = self.store
-        if not isinstance(store, UpsertHistoryStore):
-            raise FlowkitError(
-                f"this workspace's store ({type(store).__name__}) keeps no upsert records: "
-                "give it add_upsert_record and upsert_history (UpsertHistoryStore), or use "
-                "MemoryStore or a workspace file"
-            )
-        records = store.upsert_history(chatflow_id)
-        if not records:
-            store.get(Chatflow, chatflow_id)  # raises NotFoundError for an unknown chatflow
-        return records
-
-    def _revisions(self) -> RevisionStore:
-        """The store, when it keeps revisions.
-
-        :raises FlowkitError: when it does not.
-        """
-        if not isinstance(self.store, RevisionStore):
-            raise FlowkitError(
-                f"this workspace's store ({type(self.store).__name__}) keeps no revisions: "
-                "open a workspace file (Workspace.open(path)) to keep every saved version"
-            )
-        return self.store
-
-    def _keep_state(self, flow_id: str, state: dict[str, Any], result: UpsertResult) -> None:
-        """After a successful upsert: save the state and record the upsert."""
-        self.store.save_state(flow_id, state)
-        self._keep_upsert(flow_id, result)
-
-    # ---- entities and messages: the store's calls, the same for both twins --------------------
-
-    def _create(self, entity: EntityT) -> EntityT:
-        self.store.save(entity)
-        return entity
-
-    def _update(self, entity: EntityT) -> EntityT:
-        self.store.replace(entity)
-        return entity
-
-
-class LocalBackend(_Engine):
+class LocalBackend(Engine):
     """Entities in a store, flows run in this process: flowkit's own engine.
 
     Implements :class:`~flowkit.backends.Backend`. Thread-safe as its store is (both built-in
@@ -349,7 +182,7 @@ class LocalBackend(_Engine):
         self.store.close()
 
 
-class AsyncLocalBackend(_Engine):
+class AsyncLocalBackend(Engine):
     """The async twin of :class:`LocalBackend`: the same store calls, flows run with
     :func:`flowkit.runtime.arun` (async components awaited, sync ones in worker threads).
 
