@@ -14,7 +14,6 @@ from uuid import uuid4
 
 import networkx as nx
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -27,6 +26,7 @@ from pydantic import (
 from flowkit.errors import AlreadyExistsError, ArgumentTypeError, FlowValidationError, NotFoundError
 from flowkit.model import flowdata, rules
 from flowkit.model.build import build
+from flowkit.model.checked import CheckedModel
 from flowkit.model.enums import FlowType
 from flowkit.model.jsondata import clone
 from flowkit.model.parts import Edge, Node
@@ -65,7 +65,7 @@ def iso_time(moment: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class Chatflow(BaseModel):
+class Chatflow(CheckedModel):
     """A Flowise chatflow (or agent flow): its identity and its graph of nodes and edges.
 
     The graph (:attr:`graph`, a ``networkx.MultiDiGraph`` keyed by node id and edge id) is the

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_valid
 from flowkit.errors import FlowValidationError
 from flowkit.model.build import build
 from flowkit.model.chatflow import iso_time, new_id, utc_now
+from flowkit.model.checked import CheckedModel
 from flowkit.model.enums import AssistantType
 from flowkit.model.flowdata import assemble, emitted
 from flowkit.model.jsondata import clone, kind_of, parse_json, read_json
@@ -45,7 +46,7 @@ def _renamed(data: Mapping[str, Any]) -> dict[str, Any]:
     return {_RENAMED.get(k, k): v for k, v in data.items()}
 
 
-class Tool(BaseModel):
+class Tool(CheckedModel):
     """A Flowise custom tool: a name, a description, an input schema and a function.
 
     :param id: the tool id (a uuid4 string unless given); cannot change.
@@ -186,7 +187,7 @@ def tool_to_flowise(tool: Tool) -> dict[str, Any]:
     return assemble(order, known, tool.extra)
 
 
-class Assistant(BaseModel):
+class Assistant(CheckedModel):
     """A Flowise assistant.
 
     :param id: the assistant id (a uuid4 string unless given); cannot change.

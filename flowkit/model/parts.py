@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from flowkit.model.checked import CheckedModel
+
 __all__ = ["KEY_ORDER_FIELDS", "STICKY_NOTE", "Edge", "Node"]
 
 KEY_ORDER_FIELDS = frozenset({"key_order", "data_key_order"})
@@ -22,7 +24,7 @@ STICKY_NOTE = "stickyNote"
 """The Flowise node type (and component name) of a sticky note."""
 
 
-class Node(BaseModel):
+class Node(CheckedModel):
     """One node of a flow: a Flowise component instance such as ``chatOpenAI_0``.
 
     :param id: the node id, unique in its flow (Flowise's ``<name>_<n>``); cannot change.
@@ -100,7 +102,7 @@ class Node(BaseModel):
         return self.type == STICKY_NOTE or self.name == STICKY_NOTE
 
 
-class Edge(BaseModel):
+class Edge(CheckedModel):
     """One edge of a flow, from an output of ``source`` to an input of ``target``.
 
     :param id: the edge id, unique in its flow; cannot change.

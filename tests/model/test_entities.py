@@ -9,9 +9,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from flowkit import Assistant, AssistantType, Chatflow, ChatType, FlowType, Tool
+from flowkit import (
+    Assistant,
+    AssistantType,
+    Chatflow,
+    ChatType,
+    FlowType,
+    FlowValidationError,
+    Tool,
+)
 
 SCHEMA_LIST = [
     {"id": 0, "property": "message", "description": "what to send", "type": "string"},
@@ -65,7 +72,7 @@ def test_entity_keeps_the_id_it_is_given(make: Any) -> None:
 def test_entity_id_cannot_be_reassigned(make: Any) -> None:
     entity = make()
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         entity.id = "another"
 
     assert entity.id != "another"
@@ -113,7 +120,7 @@ def test_tool_schema_can_be_replaced_by_assignment() -> None:
 
 
 def test_tool_needs_a_name() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         Tool(name="")
 
 

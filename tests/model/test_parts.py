@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
-from flowkit import Edge, Node
+from flowkit import Edge, FlowValidationError, Node
 
 
 def make_edge(**fields: str | None) -> Edge:
@@ -17,7 +16,7 @@ def make_edge(**fields: str | None) -> Edge:
 def test_node_id_cannot_be_reassigned() -> None:
     node = Node(id="chatOpenAI_0", name="chatOpenAI")
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         node.id = "chatOpenAI_1"  # type: ignore[misc]
 
     assert node.id == "chatOpenAI_0"
@@ -27,14 +26,14 @@ def test_node_id_cannot_be_reassigned() -> None:
 def test_edge_ends_and_id_cannot_be_reassigned(field: str) -> None:
     edge = make_edge()
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         setattr(edge, field, "other_0")
 
     assert getattr(edge, field) != "other_0"
 
 
 def test_node_needs_a_non_empty_id() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         Node(id="", name="chatOpenAI")
 
 
@@ -47,12 +46,12 @@ def test_node_type_defaults_to_custom_node() -> None:
 def test_node_assignment_is_type_checked() -> None:
     node = Node(id="llmChain_0", name="llmChain")
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         node.label = 5  # type: ignore[assignment]
 
 
 def test_node_rejects_an_unknown_field() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(FlowValidationError):
         Node(id="llmChain_0", name="llmChain", colour="red")  # type: ignore[call-arg]
 
 
@@ -107,3 +106,18 @@ def test_edge_type_defaults_to_buttonedge() -> None:
     edge = make_edge()
 
     assert edge.type == "buttonedge"
+
+
+def test_a_wrong_field_value_is_a_flowkit_error_naming_the_field_not_pydantics() -> None:
+    from flowkit import FlowkitError
+
+    node = Node(id="llmChain_0", name="llmChain")
+
+    with pytest.raises(FlowkitError) as raised:
+        node.label = ["not", "a", "string"]  # type: ignore[assignment]
+
+    assert isinstance(raised.value, ValueError)
+    assert type(raised.value).__module__ == "flowkit.errors"
+    assert "Node: label: Input should be a valid string" in str(raised.value)
+    assert "not" not in str(raised.value)  # the value itself is never quoted
+    assert node.label == ""
