@@ -23,6 +23,7 @@ from flowkit.workspace._common import (
     failure_args,
     flow_type_of,
     predict_request,
+    prediction_args,
     upsert_request,
 )
 
@@ -218,13 +219,7 @@ class AsyncFlowRuns:
             self.backend.predict,
         )
         await self._succeeded(
-            signals.prediction_sent,
-            request.flow,
-            duration,
-            chat_id=result.chat_id,
-            chat_type=request.chat_type,
-            question=request.question,
-            result=result,
+            signals.prediction_sent, request.flow, duration, **prediction_args(request, result)
         )
         return result
 
@@ -272,13 +267,7 @@ class AsyncFlowRuns:
             return
         result = reader.prediction()
         await self._succeeded(
-            signals.prediction_sent,
-            request.flow,
-            duration,
-            chat_id=result.chat_id,
-            chat_type=request.chat_type,
-            question=request.question,
-            result=result,
+            signals.prediction_sent, request.flow, duration, **prediction_args(request, result)
         )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "failure_args",
     "flow_type_of",
     "predict_request",
+    "prediction_args",
     "upsert_request",
 ]
 
@@ -226,3 +227,14 @@ class StreamReader:
         return Prediction(
             text="".join(self.tokens), chat_id=self.chat_id, source_documents=self.documents
         )
+
+
+def prediction_args(request: PredictRequest, result: Prediction) -> dict[str, Any]:
+    """:data:`~flowkit.signals.prediction_sent`'s arguments (but ``workspace`` and
+    ``duration``), the same for an answer and for a stream that ended."""
+    return {
+        "chat_id": result.chat_id,
+        "chat_type": request.chat_type,
+        "question": request.question,
+        "result": result,
+    }

@@ -22,6 +22,7 @@ from flowkit.workspace._common import (
     failure_args,
     flow_type_of,
     predict_request,
+    prediction_args,
     upsert_request,
 )
 
@@ -219,13 +220,7 @@ class FlowRuns:
             self.backend.predict,
         )
         self._succeeded(
-            signals.prediction_sent,
-            request.flow,
-            duration,
-            chat_id=result.chat_id,
-            chat_type=request.chat_type,
-            question=request.question,
-            result=result,
+            signals.prediction_sent, request.flow, duration, **prediction_args(request, result)
         )
         return result
 
@@ -273,13 +268,7 @@ class FlowRuns:
             return
         result = reader.prediction()
         self._succeeded(
-            signals.prediction_sent,
-            request.flow,
-            duration,
-            chat_id=result.chat_id,
-            chat_type=request.chat_type,
-            question=request.question,
-            result=result,
+            signals.prediction_sent, request.flow, duration, **prediction_args(request, result)
         )
 
 
