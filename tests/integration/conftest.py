@@ -10,25 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import clean_environ
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "flowkit_app.py"
-
-_CLEARED = (
-    "ENABLE_METRICS",
-    "METRICS_PROVIDER",
-    "METRICS_SERVICE_NAME",
-    "FLOWKIT_METRICS_PORT",
-    "FLOWKIT_METRICS_HOST",
-    "FLOWKIT_TRACES",
-    "PROMETHEUS_MULTIPROC_DIR",
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "FLOWKIT_TELEMETRY_FILE",
-    "FLOWKIT_TELEMETRY_SINK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -54,7 +39,7 @@ def _servers_are_started_by_the_target() -> None:
 
 def app_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a flowkit subprocess: no inherited metrics or telemetry settings."""
-    env = {k: v for k, v in os.environ.items() if k not in _CLEARED and not k.startswith("OTEL_")}
+    env = clean_environ()
     env["FLOWKIT_HOME"] = str(home)
     env.update(extra)
     return env

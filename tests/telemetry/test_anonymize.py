@@ -31,6 +31,7 @@ from flowkit.telemetry import (
     pseudonym,
 )
 from flowkit.telemetry.anonymize import flowise_node_names, is_flowise_id
+from telemetry.helpers import send_prediction
 from tests.conftest import MARKETPLACE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,17 +45,8 @@ user_ids = st.text(min_size=1, max_size=40).map(lambda text: f"SECRET {text}")
 """Node ids that do not follow ``<name>_<n>`` and may carry user text."""
 
 
-def send_prediction(flow: Chatflow) -> None:
-    signals.send(
-        signals.prediction_sent,
-        flow,
-        strict=True,
-        workspace=None,
-        chat_id="chat-1",
-        chat_type=ChatType.EXTERNAL,
-        question="q",
-        result=None,
-    )
+def strict_prediction(flow: Chatflow) -> None:
+    send_prediction(flow, strict=True)
 
 
 def send_upsert(flow: Chatflow, stop_node_id: str) -> None:
@@ -288,7 +280,7 @@ def test_user_named_node_leaves_no_trace_in_the_memory_sink(
     flow = Workspace().create_chatflow(alice_flow())
     alice_id = flow.nodes[1].id
     send_upsert(flow, alice_id)
-    send_prediction(flow)
+    strict_prediction(flow)
 
     assert alice_id == "alice@example.com_0"
     assert [e.event for e in sink.events] == [
@@ -316,7 +308,7 @@ def test_user_named_node_leaves_no_trace_in_the_jsonl_file_or_home(
     with client:
         flow = Workspace().create_chatflow(alice_flow())
         send_upsert(flow, flow.nodes[1].id)
-        send_prediction(flow)
+        strict_prediction(flow)
     client.shutdown()
 
     lines = file.read_text("utf-8").splitlines()
@@ -462,18 +454,18 @@ def test_events_of_an_unchanged_flow_share_one_graph(
 ) -> None:
     flow = retrieval_demo_flow("text")
 
-    send_prediction(flow)
-    send_prediction(flow)
+    strict_prediction(flow)
+    strict_prediction(flow)
 
     assert sink.events[0].properties["flowGraph"] is sink.events[1].properties["flowGraph"]
 
 
 def test_event_after_add_node_carries_the_new_node(sink: MemorySink, telemetry: Telemetry) -> None:
     flow = retrieval_demo_flow("text")
-    send_prediction(flow)
+    strict_prediction(flow)
 
     flow.add_node("stickyNote", type="stickyNote")
-    send_prediction(flow)
+    strict_prediction(flow)
 
     assert graph_of(sink.events[1])["nodes"] == [*graph_of(sink.events[0])["nodes"], "stickyNote_0"]
     assert graph_of(sink.events[1]) == flow_graph(flow)
@@ -481,10 +473,10 @@ def test_event_after_add_node_carries_the_new_node(sink: MemorySink, telemetry: 
 
 def test_event_after_connect_carries_the_new_edge(sink: MemorySink, telemetry: Telemetry) -> None:
     flow = retrieval_demo_flow("text")
-    send_prediction(flow)
+    strict_prediction(flow)
 
     flow.connect("hashingEmbeddings_0", "retrievalQAChain_0", "extra")
-    send_prediction(flow)
+    strict_prediction(flow)
 
     assert graph_of(sink.events[1])["edges"] == [
         *graph_of(sink.events[0])["edges"],
@@ -494,11 +486,11 @@ def test_event_after_connect_carries_the_new_edge(sink: MemorySink, telemetry: T
 
 def test_event_after_remove_edge_lacks_the_edge(sink: MemorySink, telemetry: Telemetry) -> None:
     flow = retrieval_demo_flow("text")
-    send_prediction(flow)
+    strict_prediction(flow)
     first = flow.edges[0]
 
     flow.remove_edge(first.id)
-    send_prediction(flow)
+    strict_prediction(flow)
 
     assert graph_of(sink.events[1])["edges"] == graph_of(sink.events[0])["edges"][1:]
     assert graph_of(sink.events[1]) == flow_graph(flow)
@@ -508,10 +500,10 @@ def test_event_after_remove_node_lacks_the_node_and_its_edges(
     sink: MemorySink, telemetry: Telemetry
 ) -> None:
     flow = retrieval_demo_flow("text")
-    send_prediction(flow)
+    strict_prediction(flow)
 
     flow.remove_node("fakeChatModel_0")
-    send_prediction(flow)
+    strict_prediction(flow)
 
     assert "fakeChatModel_0" not in json.dumps(graph_of(sink.events[1]))
     assert graph_of(sink.events[1]) == flow_graph(flow)

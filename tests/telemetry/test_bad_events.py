@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from flowkit import ChatType, signals
 from flowkit.runtime import retrieval_demo_flow
 from flowkit.telemetry import PostHogSink, Telemetry, TelemetrySettings
+from telemetry.helpers import send_predictions
 
 try:
     from fake_posthog import FakePostHog  # tests/ is on sys.path (no tests/__init__.py)
@@ -28,19 +28,8 @@ def server() -> Iterator[FakePostHog]:
         yield fake
 
 
-def send_predictions(count: int) -> None:
-    flow = retrieval_demo_flow("Paris is in France.")
-    for i in range(count):
-        signals.send(
-            signals.prediction_sent,
-            flow,
-            workspace=None,
-            chat_id=f"chat-{i}",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-            duration=0.0,
-        )
+def predictions(count: int) -> None:
+    send_predictions(retrieval_demo_flow("Paris is in France."), count)
 
 
 def client(home: Path, sink: PostHogSink, **options: object) -> Telemetry:
@@ -58,7 +47,7 @@ def test_413_splits_the_batch_in_halves_and_delivers_every_event(
     server.script(["413", "ok", "413", "ok", "ok"])
     telemetry = client(flowkit_home, PostHogSink(API_KEY, server.url), batch_size=8)
 
-    send_predictions(8)
+    predictions(8)
     assert telemetry.flush(10.0) is True
     telemetry.shutdown()
 
@@ -76,7 +65,7 @@ def test_one_event_too_large_alone_is_dropped_and_counted_and_the_rest_delivered
     server.script(["413", "413", "ok", "413", "ok"])
     telemetry = client(flowkit_home, PostHogSink(API_KEY, server.url), batch_size=4)
 
-    send_predictions(4)
+    predictions(4)
     assert telemetry.flush(10.0) is False  # one of this process's events was given up on
     telemetry.shutdown()
 
@@ -96,7 +85,7 @@ def test_a_redirect_is_retried_not_a_silent_loss(
     server.script([status, status])
     telemetry = client(flowkit_home, PostHogSink(API_KEY, server.url))
 
-    send_predictions(3)
+    predictions(3)
     assert telemetry.flush(10.0) is True
     telemetry.shutdown()
 
@@ -110,7 +99,7 @@ def test_bodies_stay_under_the_cap_by_sending_fewer_events_per_request(
     cap = 8_000
     telemetry = client(flowkit_home, PostHogSink(API_KEY, server.url, max_body_bytes=cap))
 
-    send_predictions(60)
+    predictions(60)
     assert telemetry.flush(10.0) is True
     telemetry.shutdown()
 

@@ -31,6 +31,7 @@ from flowkit.telemetry import (
     installed,
 )
 from flowkit.workspace import Workspace
+from telemetry.helpers import send_prediction
 
 Make = Callable[..., Telemetry]
 """Builds a client for the test (shut down afterwards)."""
@@ -99,19 +100,6 @@ class SlowSink(MemorySink):
 
 def telemetry_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name == THREAD_NAME and t.is_alive()}
-
-
-def send_prediction(flow: object, chat_id: str = "chat-1", **extra: object) -> None:
-    signals.send(
-        signals.prediction_sent,
-        flow,
-        workspace=None,
-        chat_id=chat_id,
-        chat_type=ChatType.EXTERNAL,
-        question="q",
-        result=None,
-        **extra,
-    )
 
 
 def chat_ids(events: Sequence[TelemetryEvent]) -> list[str]:

@@ -32,6 +32,7 @@ from flowkit.telemetry import (
     wire_keys,
 )
 from flowkit.workspace import Workspace
+from telemetry.helpers import send_prediction
 
 CONTRACT_KEYS: dict[str, list[str]] = {
     "chatflow_created": ["version", "chatlowId", "flowGraph"],
@@ -88,18 +89,6 @@ def flowise_graph(export: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def send_prediction(flow: Chatflow, chat_id: str = "chat-1") -> None:
-    signals.send(
-        signals.prediction_sent,
-        flow,
-        workspace=None,
-        chat_id=chat_id,
-        chat_type=ChatType.EXTERNAL,
-        question="q",
-        result=None,
-    )
-
-
 # ---- flowGraph equals Flowise's ------------------------------------------------------------
 
 
@@ -121,16 +110,7 @@ def test_marketplace_chatflow_graph_equals_flowise_payload(
         chat_type=ChatType.INTERNAL,
         result=None,
     )
-    signals.send(
-        signals.prediction_sent,
-        flow,
-        strict=True,
-        workspace=None,
-        chat_id="chat-1",
-        chat_type=ChatType.EXTERNAL,
-        question="q",
-        result=None,
-    )
+    send_prediction(flow, strict=True)
 
     expected = flowise_graph(export)
     assert [e.event for e in sink.events] == [

@@ -8,7 +8,6 @@ neither a normal exit nor an outage loses an event.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,20 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import clean_environ
 
 try:
     from fake_posthog import FakePostHog  # tests/ is on sys.path (no tests/__init__.py)
 except ImportError:  # pragma: no cover - tests/ became a package
     from tests.fake_posthog import FakePostHog
-
-TELEMETRY_VARIABLES = (
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-    "FLOWKIT_TELEMETRY_FILE",
-    "FLOWKIT_HOME",
-)
 
 BURST_SCRIPT = """
 import sys
@@ -74,7 +65,7 @@ def run_script(
 ) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "emit.py"
     path.write_text(script, encoding="utf-8")
-    base = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+    base = clean_environ()
     workdir = tmp_path / "cwd"  # holds no .env
     workdir.mkdir(exist_ok=True)
     result = subprocess.run(
@@ -260,7 +251,7 @@ def test_three_processes_on_one_new_home_send_under_one_distinct_id(
     events_file = tmp_path / "events.jsonl"
     script = tmp_path / "one_home.py"
     script.write_text(ONE_HOME_SCRIPT, encoding="utf-8")
-    base = {k: v for k, v in os.environ.items() if k not in TELEMETRY_VARIABLES}
+    base = clean_environ()
     env = {**base, "FLOWKIT_HOME": str(home), "FLOWKIT_TELEMETRY_FILE": str(events_file)}
     start_at = time.time() + 2.0
     processes = [

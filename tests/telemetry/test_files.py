@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from flowkit import ChatType, signals
 from flowkit.errors import DeliveryError
 from flowkit.runtime import retrieval_demo_flow
-from flowkit.telemetry import JsonlSink, MemorySink, Telemetry, TelemetryEvent, TelemetrySettings
+from flowkit.telemetry import JsonlSink, Telemetry, TelemetryEvent, TelemetrySettings
+from telemetry.helpers import recorded_events, send_prediction
 
 
 class Down:
@@ -28,23 +28,7 @@ class Down:
 
 
 def events(count: int, home: Path) -> list[TelemetryEvent]:
-    sink = MemorySink()
-    maker = Telemetry(sink=sink, settings=TelemetrySettings(home=home), synchronous=True)
-    maker.connect()
-    flow = retrieval_demo_flow("Paris is in France.")
-    for i in range(count):
-        signals.send(
-            signals.prediction_sent,
-            flow,
-            workspace=None,
-            chat_id=f"chat-{i}",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-            duration=0.0,
-        )
-    maker.shutdown()
-    return sink.events
+    return recorded_events(count, home)
 
 
 @pytest.fixture
@@ -67,16 +51,7 @@ def test_home_outbox_jsonl_and_settings_are_private_under_umask_000(tmp_path: Pa
     JsonlSink(home / "logs" / "telemetry.jsonl").send(sent)
     telemetry = Telemetry(sink=Down(), settings=TelemetrySettings(home=home), max_backoff=0.01)
     telemetry.connect()
-    signals.send(
-        signals.prediction_sent,
-        retrieval_demo_flow("x"),
-        workspace=None,
-        chat_id="c",
-        chat_type=ChatType.EXTERNAL,
-        question="q",
-        result=None,
-        duration=0.0,
-    )
+    send_prediction(retrieval_demo_flow("x"), "c")
     telemetry.shutdown(timeout=0.1)
 
     assert mode(tmp_path / "new") == 0o700
@@ -99,16 +74,7 @@ def test_a_symlinked_outbox_is_refused_with_a_warning(
     telemetry.connect()
 
     with caplog.at_level(logging.WARNING, "flowkit.telemetry"):
-        signals.send(
-            signals.prediction_sent,
-            retrieval_demo_flow("x"),
-            workspace=None,
-            chat_id="c",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-            duration=0.0,
-        )
+        send_prediction(retrieval_demo_flow("x"), "c")
         telemetry.shutdown(timeout=0.1)
 
     assert target.read_text() == "untouched\n"

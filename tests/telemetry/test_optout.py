@@ -8,7 +8,6 @@ get every signal.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import clean_environ
 
 from flowkit import signals
 from flowkit.model import Assistant, Tool
@@ -30,14 +30,6 @@ except ImportError:  # pragma: no cover - tests/ became a package
     from tests.fake_posthog import FakePostHog
 
 THREAD_NAME = "flowkit-telemetry"
-TELEMETRY_VARIABLES = (
-    "DISABLE_FLOWISE_TELEMETRY",
-    "DO_NOT_TRACK",
-    "POSTHOG_PUBLIC_API_KEY",
-    "POSTHOG_HOST",
-    "FLOWKIT_TELEMETRY_FILE",
-    "FLOWKIT_HOME",
-)
 
 
 class Listener:
@@ -326,7 +318,7 @@ def test_installed_client_in_an_opted_out_process_leaves_no_trace(
     workdir.mkdir()
     script = tmp_path / "operate.py"
     script.write_text(INSTALL_AND_OPERATE, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k.upper() not in TELEMETRY_VARIABLES}
+    env = clean_environ()
     env["FLOWKIT_HOME"] = str(home)
     if where == "environment":
         env["DISABLE_FLOWISE_TELEMETRY"] = "true"

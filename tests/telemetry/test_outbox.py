@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from flowkit import ChatType, signals
 from flowkit.runtime import retrieval_demo_flow
-from flowkit.telemetry import MemorySink, Telemetry, TelemetryEvent, TelemetrySettings
+from flowkit.telemetry import Telemetry, TelemetryEvent, TelemetrySettings
 from flowkit.telemetry.envelope import encode_events
 from flowkit.telemetry.outbox import Outbox
+from telemetry.helpers import recorded_events, send_predictions
 
 SLOW_REPLAY = """
 import sys, time
@@ -59,23 +59,7 @@ class CountingSink:
 
 def wire_lines(count: int, home: Path, prefix: str = "old") -> list[str]:
     """``count`` real wire events, encoded as the outbox holds them."""
-    sink = MemorySink()
-    maker = Telemetry(sink=sink, settings=TelemetrySettings(home=home), synchronous=True)
-    maker.connect()
-    flow = retrieval_demo_flow("Paris is in France.")
-    for i in range(count):
-        signals.send(
-            signals.prediction_sent,
-            flow,
-            workspace=None,
-            chat_id=f"{prefix}-{i}",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-            duration=0.0,
-        )
-    maker.shutdown()
-    return encode_events(sink.events)
+    return encode_events(recorded_events(count, home, prefix))
 
 
 def fill_outbox(home: Path, count: int, prefix: str = "old") -> list[str]:
@@ -227,17 +211,7 @@ def test_outbox_over_its_cap_drops_the_oldest_and_counts_them(
 
     telemetry = client(flowkit_home, Down(), max_backoff=0.01)
     flow = retrieval_demo_flow("Paris is in France.")
-    for i in range(500):
-        signals.send(
-            signals.prediction_sent,
-            flow,
-            workspace=None,
-            chat_id=f"chat-{i}",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-            duration=0.0,
-        )
+    send_predictions(flow, 500)
     telemetry.shutdown(timeout=0.2)
 
     outbox = flowkit_home / "outbox.jsonl"

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from flowkit import signals
-from flowkit.model import Chatflow, ChatType
+from flowkit.model import Chatflow
 from flowkit.runtime import retrieval_demo_flow
 from flowkit.telemetry import Telemetry, TelemetrySettings, TelemetryStats, json_schema
 from flowkit.workspace import Workspace
+from telemetry.helpers import send_predictions
 
 try:
     from fake_posthog import FakePostHog  # tests/ is on sys.path (no tests/__init__.py)
@@ -68,16 +68,7 @@ def make(server: FakePostHog, flowkit_home: Path, tmp_path: Path) -> Iterator[Ma
 
 
 def fire(flow: Chatflow, count: int) -> None:
-    for i in range(count):
-        signals.send(
-            signals.prediction_sent,
-            flow,
-            workspace=None,
-            chat_id=f"chat-{i}",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-        )
+    send_predictions(flow, count)
 
 
 def test_batch_body_has_posthog_shape(make: Make, server: FakePostHog, flow: Chatflow) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from flowkit import ChatType, signals
 from flowkit.errors import FlowkitError
 from flowkit.runtime import retrieval_demo_flow
 from flowkit.telemetry import JsonlSink, LoggingSink, PostHogSink, Telemetry, TelemetrySettings
+from telemetry.helpers import send_prediction
 
 
 def made_sink(home: Path, **settings: Any) -> object:
@@ -50,16 +50,7 @@ def test_log_sink_logs_the_wire_events(
     telemetry.connect()
 
     with caplog.at_level(logging.INFO, "flowkit.telemetry.events"):
-        signals.send(
-            signals.prediction_sent,
-            retrieval_demo_flow("x"),
-            workspace=None,
-            chat_id="c-1",
-            chat_type=ChatType.EXTERNAL,
-            question="q",
-            result=None,
-            duration=0.0,
-        )
+        send_prediction(retrieval_demo_flow("x"), "c-1")
     telemetry.shutdown()
 
     assert any('"chatId":"c-1"' in r.getMessage() for r in caplog.records)
