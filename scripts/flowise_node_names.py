@@ -4,7 +4,7 @@ node names that telemetry lets through unchanged (``<name>_<n>`` ids).
 The catalog is the union of:
 
 * a list of node names, one per line, for one Flowise release (by default
-  ``../shared/spec/flowise-3.1.3-node-names.txt``; the version is read from the file name);
+  ``tests/data/spec/flowise-3.1.3-node-names.txt``; the version is read from the file name);
 * the node names of ``flowise-components`` releases, downloaded from the npm registry with
   ``npm pack`` into a temporary folder: by default every release from 1.0.0 on (about 110,
   three minutes). Old exports need the old releases: 1.x had names since removed
@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "flowkit" / "telemetry" / "data" / "flowise_node_names.json"
-DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "flowise-3.1.3-node-names.txt"
+DEFAULT_SPEC = ROOT / "tests" / "data" / "spec" / "flowise-3.1.3-node-names.txt"
 PACKAGE = "flowise-components"
 NPM_TIMEOUT = 600
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from flowkit import Chatflow, ChatType, FlowType, signals
 
-SPEC = "/work/shared/spec/flowise-3.1.4-metrics.txt"
+SPEC = Path(__file__).parents[1] / "data" / "spec" / "flowise-3.1.4-metrics.txt"
+"""What a real Flowise 3.1.4 answered on ``/metrics`` (vendored; see its NOTICE)."""
 
 _SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$")
 

@@ -6,7 +6,6 @@ import logging
 import urllib.error
 import urllib.request
 from collections import Counter as Tally
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +39,7 @@ def test_counter_series_have_flowise_names_without_total_suffix() -> None:
 
 
 def test_help_and_type_lines_equal_flowise_3_1_4s() -> None:
-    spec = Path(SPEC).read_text().splitlines()
+    spec = SPEC.read_text().splitlines()
     metrics = flowkit.metrics.install(enabled=True)
 
     ours = _render(metrics).splitlines()

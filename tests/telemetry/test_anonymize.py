@@ -32,7 +32,6 @@ from flowkit.telemetry import (
 )
 from flowkit.telemetry.anonymize import flowise_node_names, is_flowise_id
 from telemetry.helpers import send_prediction
-from tests.conftest import MARKETPLACE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,7 +133,7 @@ def test_id_not_following_a_flowise_component_pattern_is_pseudonymized(
 
 # ---- the catalog of Flowise's node names ----------------------------------------------------
 
-SPEC_NAMES = MARKETPLACE.parent / "spec" / "flowise-3.1.3-node-names.txt"
+SPEC_NAMES = ROOT / "tests" / "data" / "spec" / "flowise-3.1.3-node-names.txt"
 CATALOG_FILE = Path(flowkit.telemetry.__file__).parent / "data" / "flowise_node_names.json"
 
 
@@ -155,8 +154,6 @@ LOCAL_EXPORTS = sorted(
 
 
 def test_catalog_holds_every_flowise_3_1_3_name() -> None:
-    if not SPEC_NAMES.is_file():
-        pytest.skip(f"{SPEC_NAMES} not found (it sits beside the repository on team machines)")
     listed = {line.strip() for line in SPEC_NAMES.read_text().splitlines() if line.strip()}
 
     assert len(listed) == 310
