@@ -27,11 +27,6 @@ VENDORED = Path(__file__).resolve().parent / "data" / "flowise"
 MARKETPLACE = Path(__file__).resolve().parents[1].parent / "shared" / "flowise-marketplace"
 """Where the full collection of Flowise marketplace exports is, when it is there at all."""
 
-MARKETPLACE_ABSENT = (
-    f"Flowise marketplace exports not found at {MARKETPLACE} "
-    "(they sit beside the repository on the team's machines, not in a fresh clone)"
-)
-
 
 def clean_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return ``environ`` (default: ``os.environ``) without any variable flowkit reads: the

@@ -20,8 +20,6 @@ TIMEOUT = 240  # seconds; --quick takes well under a minute on an idle machine
 
 @pytest.mark.slow
 def test_quick_benchmark_completes_and_prints_summary(tmp_path: Path) -> None:
-    pytest.importorskip("posthog", reason="the benchmark compares against posthog (dev extra)")
-    pytest.importorskip("urllib3", reason="PostHogSink needs urllib3 (dev extra)")
     env = {
         k: v
         for k, v in os.environ.items()

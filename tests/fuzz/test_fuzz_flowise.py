@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from conftest import MARKETPLACE_ABSENT, marketplace_files
+from conftest import marketplace_files
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 
@@ -79,10 +79,6 @@ CHATFLOW_TYPED = sorted(  # seeds whose flows are plain CHATFLOWs (cycles are er
     if Chatflow.from_flowise(doc).type is FlowType.CHATFLOW
 )
 
-needs_marketplace_chatflows = pytest.mark.skipif(
-    not MARKETPLACE_CHATFLOWS, reason=MARKETPLACE_ABSENT
-)
-needs_marketplace_tools = pytest.mark.skipif(not MARKETPLACE_TOOLS, reason=MARKETPLACE_ABSENT)
 MOST_NODES_ASKED = 40
 """``run_order`` and friends are asked of at most this many nodes per flow."""
 
@@ -269,7 +265,6 @@ def test_mutated_seed_chatflow_loads_or_is_refused_cleanly(
     _check_mutated_chatflow(case, tmp_path)
 
 
-@needs_marketplace_chatflows
 @budget()
 @given(case=mutated_sources(MARKETPLACE_CHATFLOWS))
 def test_mutated_marketplace_chatflow_loads_or_is_refused_cleanly(
@@ -291,7 +286,6 @@ def test_mutated_seed_tool_loads_or_is_refused_cleanly(
     check_tool_source(as_source(doc, form, tmp_path))
 
 
-@needs_marketplace_tools
 @budget(0.5)
 @given(case=mutated(MARKETPLACE_TOOLS, kinds=TOOL_MUTATIONS), form=st.sampled_from(FORMS))
 def test_mutated_marketplace_tool_loads_or_is_refused_cleanly(

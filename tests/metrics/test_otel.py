@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from opentelemetry.sdk.metrics import export as otel_metrics
 
 import flowkit.metrics
 from flowkit import ChatType, FlowType, signals
 from flowkit.metrics.counting import COUNTERS
 
 from .helpers import failed, flow, succeeded
-
-otel_metrics = pytest.importorskip("opentelemetry.sdk.metrics.export")
 
 
 def _points(reader: Any) -> dict[str, list[tuple[dict[str, Any], Any]]]:

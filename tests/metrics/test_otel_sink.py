@@ -7,13 +7,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from opentelemetry.sdk._logs import export as logs_export
 
 from flowkit.errors import DeliveryError
 from flowkit.telemetry.envelope import TelemetryEvent
 from flowkit.telemetry.otel_sink import OTelLogSink
 from flowkit.telemetry.sinks import Sink
-
-logs_export = pytest.importorskip("opentelemetry.sdk._logs.export")
 
 
 def _event(name: str = "prediction_sent") -> TelemetryEvent:

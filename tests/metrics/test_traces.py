@@ -7,13 +7,12 @@ import threading
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export import in_memory_span_exporter as in_memory
 
 import flowkit.metrics
 from flowkit import ChatType, FlowType, Tool, signals
 
 from .helpers import failed, flow, succeeded
-
-in_memory = pytest.importorskip("opentelemetry.sdk.trace.export.in_memory_span_exporter")
 
 
 def _node(sender: Any, node_id: str, component: str, *, status: str = "success", **kw: Any) -> None:

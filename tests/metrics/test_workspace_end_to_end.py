@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export import in_memory_span_exporter as in_memory
 
 import flowkit.metrics
 from flowkit import ChatType, Tool, Workspace
@@ -14,8 +15,6 @@ from flowkit.runtime import retrieval_demo_flow
 from flowkit.workspace import AsyncWorkspace
 
 from .helpers import series
-
-in_memory = pytest.importorskip("opentelemetry.sdk.trace.export.in_memory_span_exporter")
 
 TEXT = "Doors open at eight.\n\nParking is free."
 
