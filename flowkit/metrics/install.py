@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowkit.errors import FlowkitError
 from flowkit.metrics.counting import MetricsSubscriber
-from flowkit.metrics.settings import PROVIDERS, MetricsSettings, Provider
+from flowkit.metrics.settings import PROVIDERS, MetricsSettings, Provider, is_http_url
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import MetricReader
@@ -132,6 +132,7 @@ def install(
     port: int | None = None,
     host: str | None = None,
     traces: bool | None = None,
+    otlp_endpoint: str | None = None,
     registry: CollectorRegistry | None = None,
     metric_reader: MetricReader | None = None,
     span_exporter: SpanExporter | None = None,
@@ -140,7 +141,8 @@ def install(
     """Count Flowise's metrics (and make spans) for every flowkit operation from now on.
 
     Reads ``ENABLE_METRICS``, ``METRICS_PROVIDER``, ``METRICS_SERVICE_NAME``,
-    ``FLOWKIT_METRICS_PORT``, ``FLOWKIT_METRICS_HOST`` and ``FLOWKIT_TRACES`` (see
+    ``METRICS_OPEN_TELEMETRY_*``, ``FLOWKIT_METRICS_PORT``, ``FLOWKIT_METRICS_HOST`` and
+    ``FLOWKIT_TRACES`` (see
     :class:`~flowkit.metrics.settings.MetricsSettings`); each argument given overrides its
     variable. Replaces (and closes) an earlier installation.
 
@@ -151,18 +153,27 @@ def install(
         port); none is started when neither this nor ``FLOWKIT_METRICS_PORT`` is set.
     :param host: the endpoint's address (default ``127.0.0.1``).
     :param traces: make spans (``FLOWKIT_TRACES``), exported over OTLP/HTTP.
+    :param otlp_endpoint: the full OTLP/HTTP URL OpenTelemetry metrics are pushed to
+        (``METRICS_OPEN_TELEMETRY_METRIC_ENDPOINT``, e.g. ``http://collector:4318/v1/metrics``);
+        by default the ``OTEL_EXPORTER_OTLP_*`` variables decide.
     :param registry: the prometheus-client registry to use (a new one by default).
     :param metric_reader: the OpenTelemetry metric reader (an OTLP/HTTP periodic reader by
         default).
     :param span_exporter: the OpenTelemetry span exporter (OTLP/HTTP, batched, by default).
     :param environ: the variables to read instead of ``os.environ``.
     :returns: the :class:`Installation` (also :func:`installed`).
-    :raises FlowkitError: when ``provider`` is not a known provider.
+    :raises FlowkitError: when ``provider`` is not a known provider, or ``otlp_endpoint`` is
+        not an ``http://`` or ``https://`` URL.
     :raises ImportError: when the provider's extra (``prometheus`` or ``otel``) is missing.
     :raises OSError: when the endpoint's port cannot be bound.
     """
     if provider is not None and provider not in PROVIDERS:
         raise FlowkitError(f"unknown metrics provider {provider!r}: use one of {PROVIDERS}")
+    if otlp_endpoint is not None and not is_http_url(otlp_endpoint):
+        raise FlowkitError(
+            "otlp_endpoint must be an http:// or https:// URL, such as "
+            "'http://localhost:4318/v1/metrics'"
+        )
     base = MetricsSettings.from_env(environ)
     settings = MetricsSettings(
         enabled=base.enabled if enabled is None else enabled,
@@ -171,6 +182,8 @@ def install(
         port=base.port if port is None else port,
         host=base.host if host is None else host,
         traces=base.traces if traces is None else traces,
+        otlp_endpoint=base.otlp_endpoint if otlp_endpoint is None else otlp_endpoint,
+        otlp_debug=base.otlp_debug,
         problems=base.problems,
     )
     for problem in settings.problems:
@@ -193,7 +206,11 @@ def install(
             from flowkit.metrics.otel import OTelRecorder
 
             recorder = OTelRecorder(
-                service_name=settings.service_name, version=current_version, reader=metric_reader
+                service_name=settings.service_name,
+                version=current_version,
+                reader=metric_reader,
+                endpoint=settings.otlp_endpoint,
+                debug=settings.otlp_debug,
             )
         if settings.traces:
             from flowkit.metrics.traces import TraceRecorder
@@ -267,6 +284,8 @@ def status(environ: Mapping[str, str] | None = None) -> dict[str, str]:
                 how += f", endpoint http://{settings.host}:{settings.port}/metrics"
             else:
                 how += ", no endpoint: mount flowkit.metrics.wsgi_app() or set FLOWKIT_METRICS_PORT"
+        elif settings.otlp_endpoint is not None:
+            how += f", OTLP/HTTP to {_without_credentials(settings.otlp_endpoint)}"
         else:
             how += ", OTLP/HTTP to the OTEL_EXPORTER_OTLP_* endpoint"
         metrics = how + ")"
@@ -280,3 +299,10 @@ def status(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         else "off (set FLOWKIT_TRACES=true to export spans)"
     )
     return {"metrics": metrics, "traces": traces}
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, for showing on a terminal."""
+    scheme, _, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"

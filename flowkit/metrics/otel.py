@@ -5,11 +5,14 @@ The same names as the Prometheus provider: the ten Flowise counters with ``statu
 attribute) and ``flowkit_operation_duration_ms`` (a histogram in ``ms`` with ``operation`` and
 ``status``). The meter provider is flowkit's own (the global one is left alone), its resource's
 ``service.name`` is the service name, and by default a periodic reader pushes to the OTLP/HTTP
-endpoint the standard ``OTEL_EXPORTER_OTLP_*`` variables name.
+endpoint given (Flowise's ``METRICS_OPEN_TELEMETRY_METRIC_ENDPOINT``), else to the one the
+standard ``OTEL_EXPORTER_OTLP_*`` variables name.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -38,11 +41,22 @@ class OTelRecorder:
     :param reader: the metric reader; by default a ``PeriodicExportingMetricReader`` over an
         ``OTLPMetricExporter`` (which reads ``OTEL_EXPORTER_OTLP_*``; the interval is
         ``OTEL_METRIC_EXPORT_INTERVAL``). Tests pass an ``InMemoryMetricReader``.
+    :param endpoint: the full OTLP/HTTP metrics URL for the default reader's exporter (e.g.
+        ``http://collector:4318/v1/metrics``); ``None`` leaves it to ``OTEL_EXPORTER_OTLP_*``.
+        Ignored when ``reader`` is given.
+    :param debug: while the recorder is open, log the OpenTelemetry SDK's own messages at
+        ``DEBUG`` to standard error (Flowise's ``METRICS_OPEN_TELEMETRY_DEBUG``).
     :raises ImportError: when the OpenTelemetry SDK is not installed (extra ``otel``).
     """
 
     def __init__(
-        self, *, service_name: str, version: str, reader: MetricReader | None = None
+        self,
+        *,
+        service_name: str,
+        version: str,
+        reader: MetricReader | None = None,
+        endpoint: str | None = None,
+        debug: bool = False,
     ) -> None:
         from opentelemetry.metrics import Observation
         from opentelemetry.sdk.metrics import MeterProvider
@@ -54,7 +68,8 @@ class OTelRecorder:
             )
             from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-            reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+            reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint))
+        self._debug = _DebugLog() if debug else None
         self.reader = reader
         self.provider: MeterProvider = MeterProvider(
             metric_readers=[reader], resource=Resource.create({"service.name": service_name})
@@ -120,4 +135,26 @@ class OTelRecorder:
         """Export what is left and stop the reader. Safe to call twice."""
         if not self._closed:
             self._closed = True
-            self.provider.shutdown()
+            try:
+                self.provider.shutdown()
+            finally:
+                if self._debug is not None:
+                    self._debug.close()
+
+
+class _DebugLog:
+    """A standard-error handler at ``DEBUG`` on the ``opentelemetry`` logger, until closed."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("opentelemetry")
+        self.level = self.logger.level
+        self.handler = logging.StreamHandler(sys.stderr)
+        self.handler.setFormatter(
+            logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+        )
+        self.logger.addHandler(self.handler)
+        self.logger.setLevel(logging.DEBUG)
+
+    def close(self) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from google.protobuf.json_format import MessageToDict
+from otlp_receiver import OTLPReceiver
 
 from .conftest import APP, PYTHON, app_env
-from .otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.integration
 

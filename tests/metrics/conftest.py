@@ -1,5 +1,5 @@
-"""Fixtures for the metrics tests: a clean metrics environment, and no installation left
-behind."""
+"""Fixtures for the metrics tests: no installation left behind. (The root conftest's
+``flowkit_home`` already clears every variable flowkit reads, the metrics ones included.)"""
 
 from __future__ import annotations
 
@@ -10,23 +10,11 @@ import pytest
 import flowkit.metrics
 from flowkit import signals
 
-METRICS_VARIABLES = (
-    "ENABLE_METRICS",
-    "METRICS_PROVIDER",
-    "METRICS_SERVICE_NAME",
-    "FLOWKIT_METRICS_PORT",
-    "FLOWKIT_METRICS_HOST",
-    "FLOWKIT_TRACES",
-    "PROMETHEUS_MULTIPROC_DIR",
-)
-
 
 @pytest.fixture(autouse=True)
-def clean_metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Clear the metrics variables; uninstall whatever the test installed, then fail the
-    test if any receiver is still connected to any flowkit signal."""
-    for name in METRICS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+def clean_metrics(flowkit_home: object) -> Iterator[None]:
+    """Uninstall whatever the test installed, then fail the test if any receiver is still
+    connected to any flowkit signal."""
     before = {s.name: set(s.receivers) for s in signals.ALL_SIGNALS}
     yield
     flowkit.metrics.uninstall()

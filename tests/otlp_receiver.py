@@ -1,5 +1,9 @@
-"""A small OTLP/HTTP receiver on 127.0.0.1: keeps every request's raw body and its decoded
-protobuf (opentelemetry-proto), for metrics, traces and logs."""
+"""A small OTLP/HTTP receiver on 127.0.0.1: keeps every request's raw body, its path and its
+decoded protobuf (opentelemetry-proto), for metrics, traces and logs.
+
+A request is decoded by the end of its path (``.../v1/metrics``), so an exporter given a full
+URL under a prefix (as Flowise's ``METRICS_OPEN_TELEMETRY_METRIC_ENDPOINT`` is) is received
+too; ``paths`` says where each request went."""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ class Received:
     """What arrived: raw (decompressed) bodies and decoded requests, per path."""
 
     raw: list[bytes] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     requests: dict[str, list[Any]] = field(default_factory=lambda: {p: [] for p in _KINDS})
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -48,23 +53,24 @@ class OTLPReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                kind = _KINDS.get(self.path)
+                suffix = next((p for p in _KINDS if self.path.endswith(p)), None)
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 encoding = self.headers.get("Content-Encoding", "")
                 if encoding == "gzip":
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                if kind is None:
+                if suffix is None:
                     self.send_response(404)
                     self.end_headers()
                     return
-                request_type, response_type = kind
+                request_type, response_type = _KINDS[suffix]
                 request = request_type()
                 request.ParseFromString(body)
                 with received.lock:
                     received.raw.append(body)
-                    received.requests[self.path].append(request)
+                    received.paths.append(self.path)
+                    received.requests[suffix].append(request)
                 payload = response_type().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
