@@ -273,7 +273,11 @@ def _confirmed(count: int) -> bool:
             "standard input is not a terminal, so apply cannot ask: pass --yes to apply "
             "without asking"
         )
-    answer = input(f"Apply these {count} changes? [y/N] ")
+    try:
+        answer = input(f"Apply these {count} changes? [y/N] ")
+    except EOFError:  # Ctrl-D at the prompt: a no, like an empty answer
+        print()
+        answer = ""
     if answer.strip().lower() in ("y", "yes"):
         return True
     print("Nothing applied.", file=sys.stderr)

@@ -236,3 +236,43 @@ def test_a_file_that_is_no_workspace_is_an_error_and_stays_untouched(
     assert "notes.txt" in line
     assert "not SQLite" in line
     assert notes.read_text(encoding="utf-8") == "hello\n"
+
+
+@pytest.mark.parametrize(
+    ("answer", "applied"),
+    [(b"y\n", True), (b" YES \n", True), (b"n\n", False), (b"\n", False), (b"\x04", False)],
+    ids=["y", "yes", "n", "enter", "end-of-input"],
+)
+def test_apply_asks_on_a_terminal_and_applies_only_on_yes(
+    flowkit_home: Path, flows_db: Path, tmp_path: Path, answer: bytes, applied: bool
+) -> None:
+    assert main(["pull", str(tmp_path / "flows"), "--url", str(flows_db)]) == 0
+    set_input(tmp_path / "flows" / "chatflows" / "Docs QA.json", "chatOpenAI_0", "temperature", 0)
+    primary, terminal = os.openpty()  # standard input is a real terminal: apply asks
+    environ = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    environ.update(FLOWKIT_HOME=str(flowkit_home), PYTHONIOENCODING="utf-8")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flowkit", "apply", "flows", "--url", "flows.db"],
+            cwd=tmp_path,
+            env=environ,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        os.write(primary, answer)
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(primary)
+
+    assert "Apply these 1 changes? [y/N] " in out.decode()
+    assert "Traceback" not in err.decode()
+    assert process.returncode == (0 if applied else 1)
+    assert ("updated chatflows/Docs QA (" in out.decode()) is applied
+    assert ("Nothing applied." in err.decode()) is not applied
+    workspace = Workspace.open(flows_db)
+    try:
+        assert (workspace.chatflows[0].node("chatOpenAI_0").inputs["temperature"] == 0) is applied
+    finally:
+        workspace.close()
