@@ -129,11 +129,16 @@ def upsert_request(
 def predict_request(
     flow: Chatflow, question: object, chat_id: object, chat_type: ChatType, overrides: object
 ) -> PredictRequest:
-    """Check a prediction's arguments and build its request (a fresh uuid4 chat id when
-    none is given).
+    """Check a prediction's arguments and build its request.
+
+    The chat id is Flowise's: ``chat_id`` when given, else the ``sessionId`` of
+    ``overrides`` (Flowise's ``chatId ?? overrideConfig.sessionId ?? uuid``), else a fresh
+    uuid4. So a caller who names the session only (as many Flowise clients do) continues
+    the same conversation, and its memory, on every backend.
 
     :raises ArgumentTypeError: when ``question`` is not a str, ``chat_id`` not a non-empty
-        str or None, or ``overrides`` not a mapping or None.
+        str or None, ``overrides`` not a mapping or None, or its ``sessionId`` not a
+        non-empty str.
     """
     if not isinstance(question, str):
         raise ArgumentTypeError(f"question must be a str, got {type(question).__name__}")
@@ -141,13 +146,27 @@ def predict_request(
         raise ArgumentTypeError(
             f"chat_id must be a non-empty str or None (for a new conversation), got {chat_id!r}"
         )
+    checked = _overrides(overrides)
     return PredictRequest(
         flow=flow,
         question=question,
-        chat_id=chat_id or new_id(),
+        chat_id=chat_id or _session_id(checked) or new_id(),
         chat_type=chat_type,
-        overrides=_overrides(overrides),
+        overrides=checked,
     )
+
+
+def _session_id(overrides: Mapping[str, Any] | None) -> str | None:
+    """``overrides["sessionId"]`` when there is one. :raises ArgumentTypeError: when it is
+    not a non-empty str."""
+    if overrides is None or overrides.get("sessionId") is None:
+        return None
+    session = overrides["sessionId"]
+    if not isinstance(session, str) or not session:
+        raise ArgumentTypeError(
+            f"overrides['sessionId'] must be a non-empty str (the conversation), got {session!r}"
+        )
+    return session
 
 
 def _overrides(value: object) -> Mapping[str, Any] | None:

@@ -202,13 +202,16 @@ class FlowRuns:
 
         :param flow_or_id: a saved chatflow or its id (the saved version runs).
         :param question: the question.
-        :param chat_id: the conversation (a fresh uuid4 when not given).
+        :param chat_id: the conversation; when not given, ``overrides["sessionId"]`` as in
+            Flowise, else a fresh uuid4.
         :param chat_type: where the question came from (``EXTERNAL`` by default, as the API).
-        :param overrides: Flowise ``overrideConfig``.
+        :param overrides: Flowise ``overrideConfig`` (its ``sessionId`` names the
+            conversation when ``chat_id`` does not).
         :raises NotFoundError: when the chatflow is not saved.
         :raises FlowValidationError: when the flow has no valid ending node.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises ArgumentTypeError: when an argument has the wrong type.
+        :raises ArgumentTypeError: when an argument has the wrong type (``sessionId``
+            included).
         """
         request, result, duration = self._run_flow(
             "predict",

@@ -135,6 +135,23 @@ def test_chat_history_is_read_and_deleted(workspace: Workspace, saved: Chatflow)
     assert {m.chat_id for m in left} == {"flowkit-history-b"}
 
 
+def test_a_session_id_alone_names_the_conversation_as_on_a_local_workspace(
+    workspace: Workspace, saved: Chatflow
+) -> None:
+    session = {"sessionId": "flowkit-session-1"}
+    first = workspace.predict(saved, "first question", overrides=session)
+    second = workspace.predict(saved, "second question", overrides=session)
+
+    conversation = workspace.chat_messages(saved, chat_id="flowkit-session-1")
+
+    assert (first.chat_id, second.chat_id) == ("flowkit-session-1", "flowkit-session-1")
+    assert [(m.role.value, m.content) for m in conversation][::2] == [
+        ("userMessage", "first question"),
+        ("userMessage", "second question"),
+    ]
+    assert len(conversation) == 4
+
+
 def test_the_async_workspace_streams_the_same_answer(server: Server, rag_flow: Chatflow) -> None:
     async def main() -> tuple[str, str]:
         async with AsyncWorkspace.connect(server.url, api_key=server.api_key) as workspace:

@@ -14,7 +14,7 @@ import pytest
 
 from flowkit import Workspace, signals
 from flowkit.backends.local import LocalBackend
-from flowkit.errors import FlowkitError, NotFoundError
+from flowkit.errors import ArgumentTypeError, FlowkitError, NotFoundError
 from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.runtime import RunContext, builtin_registry, retrieval_demo_flow
 from flowkit.storage.sqlite import SQLiteStore
@@ -297,3 +297,36 @@ def test_a_change_made_through_another_connection_is_seen_by_the_next_prediction
         after = first.predict(flow.id, QUESTION, overrides={"topK": 10})
     assert len(before.source_documents) == 3
     assert len(after.source_documents) == 4  # and the chunk the second connection added
+
+
+def test_a_session_id_alone_names_the_conversation_as_in_flowise(
+    chat_workspace: tuple[Workspace, list[str]],
+) -> None:
+    ws, prompts = chat_workspace
+    flow = ws.create_chatflow(_memory_flow())
+    first = ws.predict(flow, "my name is Ada", overrides={"sessionId": "user-7"})
+    second = ws.predict(flow, "what is my name?", overrides={"sessionId": "user-7"})
+    own = ws.predict(flow, "who am I?", chat_id="chat-9", overrides={"sessionId": "user-7"})
+
+    assert (first.chat_id, second.chat_id, own.chat_id) == ("user-7", "user-7", "chat-9")
+    assert prompts[1].endswith(
+        f"Human: my name is Ada\nAI: {first.text}\nQuestion: what is my name?"
+    )
+    assert "Ada" not in prompts[2]  # a chat_id given wins, as Flowise's chatId does
+    assert len(ws.chat_messages(flow, "user-7")) == 4
+
+
+@pytest.mark.parametrize("session", ["", 7, ["user-7"]])
+def test_a_session_id_that_is_not_a_non_empty_str_is_refused(
+    chat_workspace: tuple[Workspace, list[str]], session: object
+) -> None:
+    ws, prompts = chat_workspace
+    flow = ws.create_chatflow(_memory_flow())
+
+    with pytest.raises(
+        ArgumentTypeError, match=r"overrides\['sessionId'\] must be a non-empty str"
+    ):
+        ws.predict(flow, "hello", overrides={"sessionId": session})
+
+    assert prompts == []
+    assert ws.chat_messages(flow) == []
