@@ -1,8 +1,10 @@
 """Flowise's counters in ``prometheus-client`` (extra ``prometheus``), exposed with
 Flowise's exact series names.
 
-prometheus-client counts (thread-safe, and across pre-fork workers in its multiprocess mode);
-:func:`render` writes the text format from its registry the way Flowise's prom-client does:
+In one process the counts are flowkit's own series (:mod:`flowkit.metrics.series`, a
+collector in a prometheus-client registry, one lock per operation counted); in
+prometheus-client's multiprocess mode they are its instruments, summed across pre-fork
+workers. :func:`render` writes the text format from its registry the way Flowise's prom-client does:
 a counter's series is ``chatflow_created{status="success",app="FlowiseAI"} 4``, with no
 ``_total`` suffix and no ``_created`` series, so a Flowise dashboard queries flowkit unchanged.
 
@@ -139,6 +141,16 @@ def _fast_observe(child: Any) -> Callable[[float], None]:
     return observe
 
 
+_Bind = Callable[[str | None, str | None, str], Callable[[float], None]]
+"""``bind(counter or None, operation or None, status)``: a recorder of one outcome."""
+
+_HISTOGRAM_DOC = "Duration of flowkit operations in ms"
+
+
+def _ignore(milliseconds: float) -> None:
+    pass
+
+
 def _multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
@@ -146,8 +158,9 @@ def _multiprocess_dir() -> str | None:
 class PrometheusRecorder:
     """Flowise's counters, the version gauge and the duration histogram in prometheus-client.
 
-    :meth:`bind` resolves an outcome's series once, so counting one costs prometheus-client's
-    increment and observation. Series appear when first counted, as in Flowise. Thread-safe.
+    :meth:`bind` resolves an outcome's series once, so counting one costs a bisect and one
+    lock held for three additions (in multiprocess mode, prometheus-client's increment and
+    observation). Series appear when first counted, as in Flowise. Thread-safe.
 
     :param service_name: the ``app`` label.
     :param version: the ``version`` label of ``flowkit_version_info``.
@@ -164,16 +177,12 @@ class PrometheusRecorder:
         version: str,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Gauge
 
         self.service_name = service_name
         self.multiprocess = _multiprocess_dir() is not None
         own = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.registry = own
-        self._counters = {
-            name: Counter(name, doc, ("status", "app"), registry=own)
-            for name, doc in COUNTERS.items()
-        }
         gauge = Gauge(
             VERSION_GAUGE,
             "flowkit version info.",
@@ -182,38 +191,86 @@ class PrometheusRecorder:
             multiprocess_mode="max",
         )
         gauge.labels(version, service_name).set(1)
-        self._histogram = Histogram(
-            DURATION_HISTOGRAM,
-            "Duration of flowkit operations in ms",
-            ("operation", "status"),
-            buckets=DURATION_BUCKETS_MS,
-            registry=own,
-        )
+        self._bind = self._client_instruments(own) if self.multiprocess else self._series(own)
         self.layout: dict[str, tuple[str, ...]] = dict.fromkeys(COUNTERS, ("status", "app"))
         self.layout[VERSION_GAUGE] = ("version", "app")
         self.layout[DURATION_HISTOGRAM] = ("operation", "status", "le")
 
+    def _series(self, registry: CollectorRegistry) -> _Bind:
+        # One process: flowkit's own series (one lock per operation counted).
+        from flowkit.metrics.series import SeriesCollector
+
+        collector = SeriesCollector(
+            counters=COUNTERS,
+            counter_labels=("status", "app"),
+            histogram=DURATION_HISTOGRAM,
+            histogram_doc=_HISTOGRAM_DOC,
+            histogram_labels=("operation", "status"),
+            buckets=DURATION_BUCKETS_MS,
+        )
+        registry.register(collector)
+        app = self.service_name
+
+        def bind(
+            counter: str | None, operation: str | None, status: str
+        ) -> Callable[[float], None]:
+            return collector.recorder(
+                counter, (status, app), None if operation is None else (operation, status)
+            )
+
+        return bind
+
+    def _client_instruments(self, registry: CollectorRegistry) -> _Bind:
+        # Multiprocess mode: prometheus-client's instruments, whose values live in the
+        # files every worker writes and the exposition sums.
+        from prometheus_client import Counter, Histogram
+
+        counters = {
+            name: Counter(name, doc, ("status", "app"), registry=registry)
+            for name, doc in COUNTERS.items()
+        }
+        histogram = Histogram(
+            DURATION_HISTOGRAM,
+            _HISTOGRAM_DOC,
+            ("operation", "status"),
+            buckets=DURATION_BUCKETS_MS,
+            registry=registry,
+        )
+        app = self.service_name
+
+        def bind(
+            counter: str | None, operation: str | None, status: str
+        ) -> Callable[[float], None]:
+            observe = (
+                None if operation is None else _fast_observe(histogram.labels(operation, status))
+            )
+            inc = None if counter is None else _fast_inc(counters[counter].labels(status, app))
+            if inc is None:
+                return observe if observe is not None else _ignore
+            if observe is None:
+                return lambda milliseconds: inc(1)
+            only_inc, only_observe = inc, observe
+
+            def record(milliseconds: float) -> None:
+                only_inc(1)
+                only_observe(milliseconds)
+
+            return record
+
+        return bind
+
     def count(self, counter: str, status: str) -> None:
         """Add one to ``counter{status, app}``. :raises KeyError: for an unknown counter."""
-        self._counters[counter].labels(status, self.service_name).inc()
+        self._bind(counter, None, status)(0.0)
 
     def observe(self, operation: str, status: str, milliseconds: float) -> None:
         """Observe one duration in ``flowkit_operation_duration_ms{operation, status}``."""
-        self._histogram.labels(operation, status).observe(milliseconds)
+        self._bind(None, operation, status)(milliseconds)
 
     def bind(self, counter: str | None, operation: str, status: str) -> Callable[[float], None]:
         """Return ``record(milliseconds)`` for one outcome, its series bound once (see
         :class:`~flowkit.metrics.Recorder`). :raises KeyError: for an unknown counter."""
-        observe = _fast_observe(self._histogram.labels(operation, status))
-        if counter is None:
-            return observe
-        inc = _fast_inc(self._counters[counter].labels(status, self.service_name))
-
-        def record(milliseconds: float) -> None:
-            inc(1)
-            observe(milliseconds)
-
-        return record
+        return self._bind(counter, operation, status)
 
     def exposition_registry(self) -> CollectorRegistry:
         """Return the registry to render: this process's, or in multiprocess mode a fresh
