@@ -4,10 +4,9 @@ Isolation is driven by :data:`flowkit.environment.ENVIRONMENT_VARIABLES` (and it
 prefixes): the library's own list of what it reads, so a variable added there is cleared
 here without anyone editing a test.
 
-The marketplace exports: a handful are vendored in ``tests/data/flowise`` (Apache-2.0, see
-its NOTICE) and always run; the full collection sits beside the repository
-(``../shared/flowise-marketplace``) on the team's machines and is added when present.
-Nothing is ever skipped for want of it.
+The marketplace exports: all 24 chatflows and 13 tools are vendored in ``tests/data/flowise``
+(Apache-2.0, see its NOTICE) and always run; any export the team's copy beside the
+repository (``../shared/flowise-marketplace``) holds beyond them is added when present.
 """
 
 from __future__ import annotations

@@ -24,8 +24,6 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
 RAG_FLOW = DATA / "flowise-server" / "rag-flow.json"
 AGENT_FLOW = DATA / "flowise-server" / "agentflow-translator.json"
-EXPORTS = DATA / "flowise"
-MARKETPLACE = HERE.parents[2] / "shared" / "flowise-marketplace"
 VARIABLES = ("FLOWISE_URL", "FLOWISE_API_KEY", "FLOWKIT_MOCK_OPENAI_URL")
 MOCK_CREDENTIAL = "flowkit-mock-openai"
 
@@ -42,16 +40,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).resolve().is_relative_to(HERE):
             item.add_marker(pytest.mark.flowise)
-
-
-def exports(kind: str) -> list[Path]:
-    """The Flowise exports of ``kind`` (``"chatflows"`` or ``"tools"``): the vendored ones in
-    tests/data/flowise, else the team's marketplace folder."""
-    for root in (EXPORTS, MARKETPLACE):
-        files = sorted((root / kind).glob("*.json"))
-        if files:
-            return files
-    return []
 
 
 @dataclass(frozen=True)

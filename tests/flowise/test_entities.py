@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import marketplace_files
 
 from flowkit import Assistant, Chatflow, FlowType, Tool, Workspace, signals
 from flowkit.client import FlowiseClient
 from flowkit.errors import NotFoundError
 
-from .conftest import exports
-
-CHATFLOWS = exports("chatflows")
-TOOLS = exports("tools")
+CHATFLOWS = marketplace_files("chatflows")
+TOOLS = marketplace_files("tools")
 
 
 def _graph(flow: Chatflow) -> dict[str, Any]:
@@ -33,8 +32,8 @@ def _an_input(flow: Chatflow) -> tuple[str, str]:
 
 
 def test_there_are_exports_to_try() -> None:
-    assert len(CHATFLOWS) >= 2, "no chatflow exports in tests/data/flowise nor the marketplace"
-    assert len(TOOLS) >= 2, "no tool exports in tests/data/flowise nor the marketplace"
+    assert len(CHATFLOWS) >= 24, "the marketplace's 24 chatflows are vendored in tests/data"
+    assert len(TOOLS) >= 13, "the marketplace's 13 tools are vendored in tests/data"
 
 
 @pytest.mark.parametrize("path", CHATFLOWS, ids=[p.stem for p in CHATFLOWS])
