@@ -16,13 +16,14 @@ Needs a running Flowise 3.x, an API key for it, and an OpenAI-compatible API tha
   server. When the server has none of that name, it is created from ``OPENAI_API_KEY``.
 - ``--folder`` (default: a new temporary folder): the flows-as-code folder.
 
-The steps: build the flow with :meth:`Chatflow.add_node` and :meth:`Chatflow.connect`
-(Flowise's own component names); write it into ``DIR/chatflows/RAG on Flowise.json``, its
-credential by name; ``plan`` and ``apply`` the folder to the server; upsert the text; ask a
-question; ask it again streamed, printing tokens as they come; read the conversation back;
-``pull`` the folder and run ``flowkit plan DIR``, which exits 0: nothing left to change.
-The flow stays on the server (delete it in the UI, or with ``flowkit apply --prune`` from a
-folder without it). Errors are one line on standard error, exit status 1.
+The steps: build the flow with :meth:`Chatflow.add_flowise_node` and
+:meth:`Chatflow.connect` (Flowise's own component names, made as its editor makes them);
+write it into ``DIR/chatflows/RAG on Flowise.json``, its credential by name; ``plan`` and
+``apply`` the folder to the server; upsert the text; ask a question; ask it again streamed,
+printing tokens as they come; read the conversation back; ``pull`` the folder and run
+``flowkit plan DIR``, which exits 0: nothing left to change. The flow stays on the server
+(delete it in the UI, or with ``flowkit apply --prune`` from a folder without it).
+Errors are one line on standard error, exit status 1.
 """
 
 from __future__ import annotations
@@ -34,11 +35,9 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from flowkit import Chatflow, Node, Workspace
+from flowkit import Chatflow, Workspace
 from flowkit.client import FlowiseClient
 from flowkit.errors import FlowkitError
 from flowkit.gitops import apply, file_name, plan, pull
@@ -53,177 +52,41 @@ TEXT = (
 )
 
 
-@dataclass(frozen=True)
-class Component:
-    """What Flowise 3.1.4's UI writes into a node of one component, besides its inputs.
-
-    :param name: the component name (``data.name``), e.g. ``"chatOpenAI"``.
-    :param label: its display label.
-    :param category: its category: Flowise finds vector stores, chains, ... by it.
-    :param version: the component version the node was made for.
-    :param output: the name of the output the node gives.
-    :param types: that output's types, ``"A|B"`` (they end Flowise's handle ids).
-    :param anchors: the inputs that take another node: name -> type.
-    :param chosen: the component has several outputs: ``data.outputs`` names the one used.
-    """
-
-    name: str
-    label: str
-    category: str
-    version: float
-    output: str
-    types: str
-    anchors: dict[str, str] = field(default_factory=dict)
-    chosen: bool = False
-
-
-SPLITTER = Component(
-    "recursiveCharacterTextSplitter",
-    "Recursive Character Text Splitter",
-    "Text Splitters",
-    2,
-    "recursiveCharacterTextSplitter",
-    "RecursiveCharacterTextSplitter|TextSplitter|BaseDocumentTransformer|Runnable",
-)
-PLAIN_TEXT = Component(
-    "plainText",
-    "Plain Text",
-    "Document Loaders",
-    2,
-    "document",
-    "Document|json",
-    {"textSplitter": "TextSplitter"},
-    chosen=True,
-)
-EMBEDDINGS = Component(
-    "openAIEmbeddings",
-    "OpenAI Embeddings",
-    "Embeddings",
-    4,
-    "openAIEmbeddings",
-    "OpenAIEmbeddings|Embeddings",
-)
-VECTOR_STORE = Component(
-    "memoryVectorStore",
-    "In-Memory Vector Store",
-    "Vector Stores",
-    1,
-    "retriever",
-    "Memory|VectorStoreRetriever|BaseRetriever",
-    {"document": "Document", "embeddings": "Embeddings"},
-    chosen=True,
-)
-CHAT_MODEL = Component(
-    "chatOpenAI",
-    "ChatOpenAI",
-    "Chat Models",
-    8.3,
-    "chatOpenAI",
-    "ChatOpenAI|BaseChatOpenAI|BaseChatModel|BaseLanguageModel|Runnable",
-    {"cache": "BaseCache"},
-)
-CHAIN = Component(
-    "conversationalRetrievalQAChain",
-    "Conversational Retrieval QA Chain",
-    "Chains",
-    3,
-    "conversationalRetrievalQAChain",
-    "ConversationalRetrievalQAChain|BaseChain|Runnable",
-    {"model": "BaseChatModel", "vectorStoreRetriever": "BaseRetriever", "memory": "BaseMemory"},
-)
-LIST_INPUTS = {("memoryVectorStore", "document")}
-"""Inputs Flowise declares as lists (``"list": true`` on the anchor): ``connect`` then
-writes the source's reference into a list."""
-
-
-def _param_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "string" if isinstance(value, str) else "json"
-
-
-def add(
-    flow: Chatflow, component: Component, inputs: dict[str, Any], credential: str | None = None
-) -> Node:
-    """Add a node of ``component`` with the data Flowise reads besides its inputs.
-
-    Flowise 3.1.4 reads ``data.inputParams`` of every node when it resolves inputs (without
-    the list, the upsert and the prediction fail: ``Cannot read properties of undefined
-    (reading 'find')``) and ``data.outputAnchors`` of a document loader (without it, the
-    prediction fails: ``reading 'length'``); its UI draws an edge only between anchors whose
-    ids are the edge's handles. ``add_node`` keeps such ``data`` fields verbatim, and
-    :meth:`Chatflow.connect` takes the handles from the anchors.
-
-    :param credential: the credential's name, as a flows-as-code folder writes it.
-    """
-    node = flow.add_node(
-        component.name,
-        category=component.category,
-        label=component.label,
-        inputs=inputs,
-        credential=f"credential:{credential}" if credential else None,
-        version=component.version,
-    )
-    params = [
-        {"label": key, "name": key, "type": kind, "id": f"{node.id}-input-{key}-{kind}"}
-        for key, kind in ((k, _param_type(v)) for k, v in inputs.items())
-    ]
-    if credential:
-        params.insert(0, _credential_param(node.id))
-    anchors = [
-        {"label": key, "name": key, "type": kind, "id": f"{node.id}-input-{key}-{kind}"}
-        | ({"list": True} if (component.name, key) in LIST_INPUTS else {})
-        for key, kind in component.anchors.items()
-    ]
-    output = {
-        "id": f"{node.id}-output-{component.output}-{component.types}",
-        "name": component.output,
-        "label": component.label,
-        "type": component.types.replace("|", " | "),
-    }
-    data: dict[str, Any] = {
-        "inputParams": params,
-        "inputAnchors": anchors,
-        "outputAnchors": [output],
-    }
-    if component.chosen:
-        data["outputs"] = {"output": component.output}
-    node.data_extra = {**node.data_extra, **data}
-    return node
-
-
-def _credential_param(node_id: str) -> dict[str, Any]:
-    return {
-        "label": "Connect Credential",
-        "name": "credential",
-        "type": "credential",
-        "credentialNames": ["openAIApi"],
-        "id": f"{node_id}-input-credential-credential",
-    }
-
-
 def build_flow(base_url: str, credential: str) -> Chatflow:
     """The RAG flow: text -> splitter -> embeddings -> in-memory vector store -> a
-    conversational retrieval QA chain on ChatOpenAI."""
+    conversational retrieval QA chain on ChatOpenAI.
+
+    :meth:`Chatflow.add_flowise_node` makes each node as Flowise's editor does (inputs at
+    their defaults, input and output anchors, base classes, version), so the server runs
+    it; :meth:`Chatflow.connect` takes the editor's handles from the anchors and names the
+    source in the target's input. The credential is named, as a flows-as-code folder
+    keeps it: ``apply`` puts the server's id back.
+    """
+    named = f"credential:{credential}"
     flow = Chatflow(name=NAME)
-    splitter = add(flow, SPLITTER, {"chunkSize": 120, "chunkOverlap": 10})
-    text = add(flow, PLAIN_TEXT, {"text": TEXT})
-    embeddings = add(
-        flow,
-        EMBEDDINGS,
-        {"modelName": "text-embedding-3-small", "basepath": base_url},
-        credential,
+    splitter = flow.add_flowise_node(
+        "recursiveCharacterTextSplitter", inputs={"chunkSize": 120, "chunkOverlap": 10}
     )
-    store = add(flow, VECTOR_STORE, {"topK": 2})
-    model = add(
-        flow,
-        CHAT_MODEL,
-        {"modelName": "gpt-4o-mini", "temperature": 0, "streaming": True, "basepath": base_url},
-        credential,
+    text = flow.add_flowise_node("plainText", inputs={"text": TEXT})
+    embeddings = flow.add_flowise_node(
+        "openAIEmbeddings",
+        inputs={"modelName": "text-embedding-3-small", "basepath": base_url},
+        credential=named,
     )
-    chain = add(flow, CHAIN, {"returnSourceDocuments": True})
+    store = flow.add_flowise_node("memoryVectorStore", inputs={"topK": 2})
+    model = flow.add_flowise_node(
+        "chatOpenAI",
+        inputs={
+            "modelName": "gpt-4o-mini",
+            "temperature": 0,
+            "streaming": True,
+            "basepath": base_url,
+        },
+        credential=named,
+    )
+    chain = flow.add_flowise_node(
+        "conversationalRetrievalQAChain", inputs={"returnSourceDocuments": True}
+    )
     flow.connect(splitter, text, "textSplitter")
     flow.connect(text, store, "document")
     flow.connect(embeddings, store, "embeddings")

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from flowkit.errors import AlreadyExistsError, ArgumentTypeError, FlowValidationError, NotFoundError
-from flowkit.model import flowdata, rules
+from flowkit.model import flowdata, nodedefs, rules
 from flowkit.model.build import build
 from flowkit.model.checked import CheckedModel
 from flowkit.model.enums import FlowType
@@ -343,6 +343,53 @@ class Chatflow(CheckedModel):
         self.insert_node(node)
         return node
 
+    def add_flowise_node(
+        self,
+        name: str,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        credential: str | None = None,
+        id: str | None = None,
+        position: Mapping[str, float] | None = None,
+    ) -> Node:
+        """Add a node of Flowise component ``name`` as Flowise's editor makes it, and return it.
+
+        Unlike :meth:`add_node`, the node carries everything a Flowise server reads besides
+        its inputs: its declared inputs at their defaults, ``inputParams``,
+        ``inputAnchors``, ``outputAnchors`` (so :meth:`connect` writes the editor's handles),
+        base classes, category and version, from the catalog of Flowise 3.1.4's components
+        (see :mod:`flowkit.model.nodedefs`). A flow built this way runs on a Flowise server.
+
+        :param name: the component name, e.g. ``"chatOpenAI"``.
+        :param inputs: values for the component's declared inputs, over their defaults.
+        :param credential: the credential: a server's id, or ``"credential:<name>"`` in a
+            flow applied from a flows-as-code folder.
+        :param id: the node id; by default Flowise's ``<name>_<n>`` with the lowest free ``n``.
+        :param position: where the node sits on the editor's canvas; by default left to
+            right in the order added, 400 px apart.
+        :raises NotFoundError: when Flowise has no component ``name`` (close names are
+            suggested).
+        :raises FlowValidationError: when an input is not one the component declares, or
+            the component is an agent flow (v2) node.
+        :raises AlreadyExistsError: when ``id`` is taken.
+        """
+        if not isinstance(name, str):
+            raise ArgumentTypeError(
+                f"add_flowise_node takes the component name as a str, got {type(name).__name__}"
+            )
+        node_id = id if id is not None else self._peek_free_id(name)
+        if node_id in self._graph:
+            raise _taken(node_id)
+        where = position if position is not None else {"x": 400 * len(self._graph), "y": 0}
+        raw = nodedefs.flowise_node(
+            name, node_id, inputs=inputs, credential=credential, position=where
+        )
+        node = flowdata.node_from_flowise(raw, f"node {node_id!r}")
+        if id is None:
+            self._free_id(name)  # the id peeked above: now taken
+        self.insert_node(node)
+        return node
+
     def insert_node(self, node: Node) -> None:
         """Add an already built :class:`Node` at the end of the node order.
 
@@ -381,10 +428,14 @@ class Chatflow(CheckedModel):
         :param source: the source node or its id.
         :param target: the target node or its id.
         :param target_input: the target's input this edge feeds, e.g. ``"embeddings"``.
-        :param source_output: the source's output, for nodes with several.
+        :param source_output: the source's output, for nodes with several; it becomes the
+            one the node gives (``data.outputs.output``), as choosing it in Flowise's editor
+            does. Without it, the node's chosen output is used.
         :raises ArgumentTypeError: when ``source`` or ``target`` is neither a Node nor a str.
         :raises NotFoundError: when either node is not in the flow.
         :raises AlreadyExistsError: when the same connection exists already.
+        :raises FlowValidationError: when ``source_output`` is not an output the source
+            declares (in its ``outputAnchors``).
         """
         source_id, target_id = _node_id(source, "source"), _node_id(target, "target")
         missing = [n for n in (source_id, target_id) if n not in self._graph]
@@ -395,6 +446,8 @@ class Chatflow(CheckedModel):
                 kind="node",
                 entity_id=missing[0],
             )
+        if source_output is not None:
+            _check_output(self.node(source_id), source_output)
         source_handle = _source_handle(self.node(source_id), source_output)
         target_handle = _target_handle(self.node(target_id), target_input)
         edge_id = f"{source_id}-{source_handle}-{target_id}-{target_handle}"
@@ -416,6 +469,8 @@ class Chatflow(CheckedModel):
         self._append_edge(edge)
         if target_input is not None and not self.node(source_id).is_sticky_note:
             _link_input(self.node(target_id), target_input, source_id)
+        if source_output is not None:
+            _choose_output(self.node(source_id), source_output)
         return edge
 
     @classmethod
@@ -550,10 +605,19 @@ class Chatflow(CheckedModel):
         if attrs is not None and attrs[NODE_KEY] is node:
             self._touch()
 
-    def _free_id(self, name: str) -> str:
+    def _free_number(self, name: str) -> int:
+        """The lowest free ``n`` of ``<name>_<n>`` (from the cached hint), not taken yet."""
         n = self._next_free.get(name, 0)
         while f"{name}_{n}" in self._graph:
             n += 1
+        return n
+
+    def _peek_free_id(self, name: str) -> str:
+        """The id :meth:`_free_id` would give, without taking it."""
+        return f"{name}_{self._free_number(name)}"
+
+    def _free_id(self, name: str) -> str:
+        n = self._free_number(name)
         self._next_free[name] = n + 1
         return f"{name}_{n}"
 
@@ -698,8 +762,49 @@ def _unlink_input(node: Node, name: str, source_id: str) -> None:
         current.remove(reference)
 
 
+def _chosen_output(node: Node) -> str | None:
+    """The output a node with several gives (``data.outputs.output``), when it names one."""
+    outputs = node.data_extra.get("outputs")
+    chosen = outputs.get("output") if isinstance(outputs, dict) else None
+    return chosen if isinstance(chosen, str) and chosen else None
+
+
+def _output_names(node: Node) -> list[str]:
+    """The output names a node's ``outputAnchors`` declare (options included)."""
+    anchors = node.data_extra.get("outputAnchors")
+    names: list[str] = []
+    for anchor in anchors if isinstance(anchors, list) else []:
+        if not isinstance(anchor, dict):
+            continue
+        options = anchor.get("options")
+        if isinstance(options, list):
+            names += [str(o["name"]) for o in options if isinstance(o, dict) and "name" in o]
+        elif "name" in anchor:
+            names.append(str(anchor["name"]))
+    return names
+
+
+def _check_output(node: Node, output: str) -> None:
+    """:raises FlowValidationError: when the node declares its outputs and ``output`` is not
+    one of them."""
+    names = _output_names(node)
+    if names and output not in names:
+        raise FlowValidationError(
+            f"node {node.id!r} has no output {output!r}; its outputs: {', '.join(names)}"
+        )
+
+
+def _choose_output(node: Node, output: str) -> None:
+    """Make ``output`` the one a node with several gives, as picking it in Flowise's editor
+    does (a node without a choice of outputs is left alone)."""
+    outputs = node.data_extra.get("outputs")
+    if isinstance(outputs, dict) and "output" in outputs:
+        outputs["output"] = output
+
+
 def _source_handle(node: Node, output: str | None) -> str:
-    return _anchor_id(node, "outputAnchors", output) or f"{node.id}-output-{output or node.name}"
+    name = output if output is not None else _chosen_output(node)
+    return _anchor_id(node, "outputAnchors", name) or f"{node.id}-output-{output or node.name}"
 
 
 def _target_handle(node: Node, input_name: str | None) -> str:

@@ -1,0 +1,79 @@
+"""Regenerate ``flowkit/model/data/flowise-nodes.json.gz``, the node catalog that
+:meth:`flowkit.Chatflow.add_flowise_node` builds nodes from, from a running Flowise server.
+
+The catalog is what ``GET /api/v1/nodes`` answers (every component's label, version, type,
+category, base classes, credential, inputs and outputs), keyed by component name, less the
+fields that name files on the server or only serve its editor (``icon``, ``filePath``,
+``loadMethods``, ``color``), with the server's version beside it. Written compact, gzipped
+with no timestamp, so the same answer always gives the same bytes.
+
+Run against a server (``make test-flowise`` starts one; so does
+``scripts/flowise/start-flowise.sh``)::
+
+    .venv/bin/python scripts/flowise_nodes.py --url http://127.0.0.1:3000 --api-key KEY
+    .venv/bin/python scripts/flowise_nodes.py --url ... --api-key ... --check   # exit 1 if stale
+
+Needs the ``flowise`` extra (httpx).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "flowkit" / "model" / "data" / "flowise-nodes.json.gz"
+DROPPED = ("icon", "filePath", "loadMethods", "color")
+"""Per component: file paths on the server and editor-only fields."""
+
+
+def catalog(nodes: list[dict[str, Any]], version: str) -> dict[str, Any]:
+    """The catalog document for a server's ``/api/v1/nodes`` answer."""
+    components = {
+        node["name"]: {key: value for key, value in node.items() if key not in DROPPED}
+        for node in nodes
+    }
+    return {"flowise": version, "components": components}
+
+
+def encoded(document: dict[str, Any]) -> bytes:
+    """The catalog's bytes: compact JSON, gzipped with no timestamp."""
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return gzip.compress(text.encode("utf-8"), mtime=0)
+
+
+def fetch(url: str, api_key: str) -> dict[str, Any]:
+    """Ask the server for its nodes and version."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=60) as http:
+        nodes = http.get("/nodes").raise_for_status().json()
+        version = http.get("/version").raise_for_status().json()["version"]
+    return catalog(nodes, str(version))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="the Flowise server")
+    parser.add_argument("--api-key", required=True, help="an API key of that server")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the file differs")
+    args = parser.parse_args(argv)
+    data = encoded(fetch(args.url, args.api_key))
+    if args.check:
+        same = args.output.is_file() and args.output.read_bytes() == data
+        print("up to date" if same else f"{args.output} differs from the server's catalog")
+        return 0 if same else 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(data)
+    print(f"wrote {args.output} ({len(data):,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
