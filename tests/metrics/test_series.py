@@ -22,14 +22,14 @@ LAYOUT = {
 DOC = "Duration of flowkit operations in ms"
 
 
-def collector() -> SeriesCollector:
+def collector(buckets: tuple[float, ...] = DURATION_BUCKETS_MS) -> SeriesCollector:
     return SeriesCollector(
         counters=COUNTERS,
         counter_labels=("status", "app"),
         histogram=DURATION_HISTOGRAM,
         histogram_doc=DOC,
         histogram_labels=("operation", "status"),
-        buckets=DURATION_BUCKETS_MS,
+        buckets=buckets,
     )
 
 
@@ -120,14 +120,7 @@ def test_a_counter_alone_and_a_histogram_alone_record_only_themselves() -> None:
 @pytest.mark.parametrize("buckets", [(5, 1), (1, 1), (1, math.inf), (math.nan,)])
 def test_buckets_must_be_finite_and_strictly_ascending(buckets: tuple[float, ...]) -> None:
     with pytest.raises(ValueError, match="strictly ascending"):
-        SeriesCollector(
-            counters=COUNTERS,
-            counter_labels=("status", "app"),
-            histogram=DURATION_HISTOGRAM,
-            histogram_doc=DOC,
-            histogram_labels=("operation", "status"),
-            buckets=buckets,
-        )
+        collector(buckets)
 
 
 def test_label_values_must_match_the_label_names() -> None:
