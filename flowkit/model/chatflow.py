@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import weakref
@@ -24,7 +23,7 @@ from pydantic import (
 )
 
 from flowkit.errors import AlreadyExistsError, ArgumentTypeError, FlowValidationError, NotFoundError
-from flowkit.model import flowdata, nodedefs, rules
+from flowkit.model import anchors, copying, flowdata, nodedefs, rules
 from flowkit.model.build import build
 from flowkit.model.checked import CheckedModel
 from flowkit.model.enums import FlowType
@@ -141,11 +140,11 @@ class Chatflow(CheckedModel):
         # flow on every read, so this is on the path of ``get_chatflow`` and ``predict(id)``.
         cls = type(self)
         copied = cls.__new__(cls)
-        object.__setattr__(copied, "__dict__", _copy_fields(self.__dict__))
+        object.__setattr__(copied, "__dict__", copying.copy_fields(self.__dict__))
         object.__setattr__(copied, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
         object.__setattr__(copied, "__pydantic_extra__", None)
         private = dict(self.__pydantic_private__ or {})
-        private["_graph"] = _copy_graph(self._graph)
+        private["_graph"] = copying.copy_graph(self._graph)
         private["_next_free"] = dict(self._next_free)
         private["_edges_view"] = None
         object.__setattr__(copied, "__pydantic_private__", private)
@@ -447,9 +446,9 @@ class Chatflow(CheckedModel):
                 entity_id=missing[0],
             )
         if source_output is not None:
-            _check_output(self.node(source_id), source_output)
-        source_handle = _source_handle(self.node(source_id), source_output)
-        target_handle = _target_handle(self.node(target_id), target_input)
+            anchors.check_output(self.node(source_id), source_output)
+        source_handle = anchors.source_handle(self.node(source_id), source_output)
+        target_handle = anchors.target_handle(self.node(target_id), target_input)
         edge_id = f"{source_id}-{source_handle}-{target_id}-{target_handle}"
         if self._graph.has_edge(source_id, target_id, edge_id):
             raise AlreadyExistsError(
@@ -468,9 +467,9 @@ class Chatflow(CheckedModel):
         # The id embeds both ends, so it cannot collide with an edge between other nodes.
         self._append_edge(edge)
         if target_input is not None and not self.node(source_id).is_sticky_note:
-            _link_input(self.node(target_id), target_input, source_id)
+            anchors.link_input(self.node(target_id), target_input, source_id)
         if source_output is not None:
-            _choose_output(self.node(source_id), source_output)
+            anchors.choose_output(self.node(source_id), source_output)
         return edge
 
     @classmethod
@@ -581,7 +580,7 @@ class Chatflow(CheckedModel):
                 edge: Edge = attrs[EDGE_KEY]
                 self._graph.remove_edge(u, v, key)
                 if edge.target_input is not None:
-                    _unlink_input(self.node(v), edge.target_input, u)
+                    anchors.unlink_input(self.node(v), edge.target_input, u)
                 self._touch()
                 return
         raise NotFoundError(
@@ -702,182 +701,3 @@ def _node_id(end: Node | str, role: str) -> str:
     raise ArgumentTypeError(
         f"connect takes the {role} as a Node or a node id (str), got {type(end).__name__}"
     )
-
-
-def _anchor_id(node: Node, key: str, name: str | None) -> str | None:
-    anchors = node.data_extra.get(key)
-    if not isinstance(anchors, list):
-        return None
-    entries = [a for a in anchors if isinstance(a, dict)]
-    found = [a for a in entries if isinstance(a.get("id"), str)]
-    if name is None:
-        return str(found[0]["id"]) if len(found) == 1 else None
-    for anchor in entries:
-        anchor_id = anchor.get("id")
-        if isinstance(anchor_id, str) and anchor.get("name") == name:
-            return anchor_id
-        # A node with several outputs keeps them as the options of one entry, which need
-        # not have an id of its own (Flowise's ``{"name": "output", "type": "options"}``).
-        options = anchor.get("options")
-        for option in options if isinstance(options, list) else []:
-            if isinstance(option, dict) and option.get("name") == name:
-                chosen = option.get("id") or anchor_id
-                if isinstance(chosen, str):
-                    return chosen
-    return None
-
-
-def _reference(source_id: str) -> str:
-    """How a Flowise input names the node that feeds it."""
-    return "{{" + source_id + ".data.instance}}"
-
-
-def _is_list_input(node: Node, name: str) -> bool:
-    anchors = node.data_extra.get("inputAnchors")
-    return isinstance(anchors, list) and any(
-        isinstance(a, dict) and a.get("name") == name and a.get("list") is True for a in anchors
-    )
-
-
-def _link_input(node: Node, name: str, source_id: str) -> None:
-    """Make ``node.inputs[name]`` name ``source_id``, as Flowise's editor does on connect."""
-    reference = _reference(source_id)
-    current = node.inputs.get(name)
-    if isinstance(current, list):
-        if reference not in current:
-            current.append(reference)
-    elif _is_list_input(node, name):
-        node.inputs[name] = [reference] if current in (None, "") else [current, reference]
-    else:
-        node.inputs[name] = reference
-
-
-def _unlink_input(node: Node, name: str, source_id: str) -> None:
-    """Undo :func:`_link_input` when the edge goes: only the reference itself is removed."""
-    reference = _reference(source_id)
-    current = node.inputs.get(name)
-    if current == reference:
-        node.inputs[name] = ""
-    elif isinstance(current, list) and reference in current:
-        current.remove(reference)
-
-
-def _chosen_output(node: Node) -> str | None:
-    """The output a node with several gives (``data.outputs.output``), when it names one."""
-    outputs = node.data_extra.get("outputs")
-    chosen = outputs.get("output") if isinstance(outputs, dict) else None
-    return chosen if isinstance(chosen, str) and chosen else None
-
-
-def _output_names(node: Node) -> list[str]:
-    """The output names a node's ``outputAnchors`` declare (options included)."""
-    anchors = node.data_extra.get("outputAnchors")
-    names: list[str] = []
-    for anchor in anchors if isinstance(anchors, list) else []:
-        if not isinstance(anchor, dict):
-            continue
-        options = anchor.get("options")
-        if isinstance(options, list):
-            names += [str(o["name"]) for o in options if isinstance(o, dict) and "name" in o]
-        elif "name" in anchor:
-            names.append(str(anchor["name"]))
-    return names
-
-
-def _check_output(node: Node, output: str) -> None:
-    """:raises FlowValidationError: when the node declares its outputs and ``output`` is not
-    one of them."""
-    names = _output_names(node)
-    if names and output not in names:
-        raise FlowValidationError(
-            f"node {node.id!r} has no output {output!r}; its outputs: {', '.join(names)}"
-        )
-
-
-def _choose_output(node: Node, output: str) -> None:
-    """Make ``output`` the one a node with several gives, as picking it in Flowise's editor
-    does (a node without a choice of outputs is left alone)."""
-    outputs = node.data_extra.get("outputs")
-    if isinstance(outputs, dict) and "output" in outputs:
-        outputs["output"] = output
-
-
-def _source_handle(node: Node, output: str | None) -> str:
-    name = output if output is not None else _chosen_output(node)
-    return _anchor_id(node, "outputAnchors", name) or f"{node.id}-output-{output or node.name}"
-
-
-def _target_handle(node: Node, input_name: str | None) -> str:
-    if input_name is None:
-        return f"{node.id}-input"
-    return _anchor_id(node, "inputAnchors", input_name) or f"{node.id}-input-{input_name}"
-
-
-def _copy_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of a model's field values: JSON-shaped data by ``clone``, anything else
-    (datetimes, enums, strings are immutable and shared) by ``copy.deepcopy``."""
-    return {
-        name: value if type(value) in _IMMUTABLE else _copy_value(value)
-        for name, value in fields.items()
-    }
-
-
-def _copy_value(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict or kind is list:
-        return clone(value)
-    if kind is tuple and all(type(item) in _IMMUTABLE for item in value):
-        return value
-    return copy.deepcopy(value)
-
-
-def _copy_part(part: Node | Edge) -> Any:
-    """A deep copy of a node or an edge, as pydantic's own copy makes it, but without its
-    generic walk. The flow sets a copied node's owner."""
-    cls = type(part)
-    copied = cls.__new__(cls)
-    object.__setattr__(copied, "__dict__", _copy_fields(part.__dict__))
-    object.__setattr__(copied, "__pydantic_fields_set__", set(part.__pydantic_fields_set__))
-    object.__setattr__(copied, "__pydantic_extra__", None)
-    private = part.__pydantic_private__
-    object.__setattr__(copied, "__pydantic_private__", None if private is None else dict(private))
-    return copied
-
-
-def _copy_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _copy_part(value) if isinstance(value, Node | Edge) else _copy_value(value)
-        for key, value in attrs.items()
-    }
-
-
-def _copy_graph(graph: nx.MultiDiGraph[str]) -> nx.MultiDiGraph[str]:
-    """A deep copy of the flow's graph with networkx's own dicts in the very same order
-    (successors and predecessors alike) and each edge's attributes shared between its
-    successor and predecessor entries, as networkx keeps them."""
-    copied: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-    copied.graph.update(_copy_value(dict(graph.graph)))
-    # networkx's own storage (``_node``; ``_succ`` is ``_adj``; ``_pred``), which its stubs
-    # leave out: copied as is, so that every iteration order stays the original's.
-    state = vars(copied)
-    nodes, succ, pred = state["_node"], state["_succ"], state["_pred"]
-    for node_id, attrs in vars(graph)["_node"].items():
-        nodes[node_id] = _copy_attrs(attrs)
-    edge_attrs: dict[int, dict[str, Any]] = {}
-    for source, targets in vars(graph)["_succ"].items():
-        succ[source] = {
-            target: {
-                key: edge_attrs.setdefault(id(attrs), _copy_attrs(attrs))
-                for key, attrs in keyed.items()
-            }
-            for target, keyed in targets.items()
-        }
-    for target, sources in vars(graph)["_pred"].items():
-        pred[target] = {
-            source: {key: edge_attrs[id(attrs)] for key, attrs in keyed.items()}
-            for source, keyed in sources.items()
-        }
-    return copied
-
-
-_IMMUTABLE: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime, FlowType})
