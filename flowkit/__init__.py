@@ -12,6 +12,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from flowkit import signals
+from flowkit.backends.base import Upload
 from flowkit.errors import (
     AlreadyExistsError,
     ArgumentTypeError,
@@ -61,6 +62,7 @@ __all__ = [
     "Prediction",
     "RunContext",
     "Tool",
+    "Upload",
     "UpsertResult",
     "Workspace",
     "__version__",

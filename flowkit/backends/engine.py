@@ -4,13 +4,16 @@ computed answer (:func:`stream_events`)."""
 
 from __future__ import annotations
 
+import base64
 import builtins
+import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from flowkit.backends.base import PredictRequest
+from flowkit.backends.base import PredictRequest, Upload, UpsertRequest
 from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN, StreamEvent
 from flowkit.errors import FlowkitError
 from flowkit.model import Chatflow
@@ -22,7 +25,46 @@ from flowkit.storage.memory import MemoryStore
 from flowkit.storage.revisions import RevisionStore
 from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
 
-__all__ = ["ChangeCounter", "Engine", "stream_events"]
+__all__ = ["FILE_INPUTS", "ChangeCounter", "Engine", "stream_events", "upsert_overrides"]
+
+FILE_INPUTS: dict[str, str] = {
+    ".txt": "txtFile",
+    ".pdf": "pdfFile",
+    ".json": "jsonFile",
+    ".csv": "csvFile",
+    ".xls": "csvFile",
+    ".xlsx": "csvFile",
+    ".jsonl": "jsonlinesFile",
+    ".docx": "docxFile",
+    ".doc": "docxFile",
+    ".yaml": "yamlFile",
+}
+"""The loader input an uploaded file fills, by its extension (Flowise's
+``mapExtToInputField``); any other extension fills ``txtFile``."""
+
+
+def upsert_overrides(request: UpsertRequest) -> Mapping[str, Any] | None:
+    """The overrides a local upsert runs with: the request's, plus its files as Flowise's
+    multipart upsert turns them into overrides.
+
+    Each file fills the loader input its extension names (:data:`FILE_INPUTS`), as a JSON
+    list of ``data:<type>;base64,<data>,filename:<name>`` strings (how Flowise stores an
+    uploaded file in a node, and what the ``textFile`` built-in reads); several files of one
+    input share the list, in the order given. These override that input of every node.
+    """
+    if not request.files:
+        return request.overrides
+    lists: dict[str, list[str]] = {}
+    for upload in request.files:
+        field = FILE_INPUTS.get(PurePosixPath(upload.name).suffix.lower(), "txtFile")
+        lists.setdefault(field, []).append(_data_uri(upload))
+    return {**(request.overrides or {}), **{k: json.dumps(v) for k, v in lists.items()}}
+
+
+def _data_uri(upload: Upload) -> str:
+    encoded = base64.b64encode(upload.data).decode("ascii")
+    return f"data:{upload.mime};base64,{encoded},filename:{upload.name}"
+
 
 _PIECE = re.compile(r"\s*\S+|\s+")
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
-from flowkit.backends.engine import ChangeCounter, Engine, stream_events
+from flowkit.backends.engine import ChangeCounter, Engine, stream_events, upsert_overrides
 from flowkit.backends.events import StreamEvent
 from flowkit.model import Chatflow
 from flowkit.model.messages import ChatMessage
@@ -91,7 +91,7 @@ class LocalBackend(Engine):
                 stop,
                 mode="upsert",
                 registry=self.components,
-                overrides=request.overrides,
+                overrides=upsert_overrides(request),
                 state=state,
                 stop_node_id=stop,
             )
@@ -240,7 +240,7 @@ class AsyncLocalBackend(Engine):
                 stop,
                 mode="upsert",
                 registry=self.components,
-                overrides=request.overrides,
+                overrides=upsert_overrides(request),
                 state=state,
                 stop_node_id=stop,
             )

@@ -3,11 +3,11 @@ checks, building run requests and signal arguments, and reading a stream's answe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flowkit import signals
-from flowkit.backends.base import PredictRequest, UpsertRequest
+from flowkit.backends.base import PredictRequest, Upload, UpsertRequest
 from flowkit.backends.events import END, ERROR, METADATA, SOURCE_DOCUMENTS, TOKEN, StreamEvent
 from flowkit.errors import ArgumentTypeError, FlowiseAPIError
 from flowkit.model import Assistant, Chatflow, ChatType, FlowType, Tool
@@ -107,22 +107,37 @@ def flow_type_of(value: object) -> FlowType | None:
 
 
 def upsert_request(
-    flow: Chatflow, stop_node_id: object, chat_type: ChatType, overrides: object
+    flow: Chatflow,
+    stop_node_id: object,
+    chat_type: ChatType,
+    overrides: object,
+    files: object = (),
 ) -> UpsertRequest:
     """Check an upsert's arguments and build its request.
 
-    :raises ArgumentTypeError: when ``stop_node_id`` is not a str or None, or ``overrides``
-        not a mapping or None.
+    :raises ArgumentTypeError: when ``stop_node_id`` is not a str or None, ``overrides``
+        not a mapping or None, or ``files`` not a sequence of :class:`Upload`.
     """
     if stop_node_id is not None and not isinstance(stop_node_id, str):
         raise ArgumentTypeError(
             f"stop_node_id must be a node id (str) or None, got {type(stop_node_id).__name__}"
+        )
+    if isinstance(files, str | bytes) or not isinstance(files, Sequence):
+        raise ArgumentTypeError(
+            f"files must be a list of flowkit.backends.base.Upload, got {type(files).__name__}"
+        )
+    wrong = [type(f).__name__ for f in files if not isinstance(f, Upload)]
+    if wrong:
+        raise ArgumentTypeError(
+            f"files must hold flowkit.backends.base.Upload objects "
+            f"(Upload(name=..., data=b'...', mime=...)), got {', '.join(wrong)}"
         )
     return UpsertRequest(
         flow=flow,
         stop_node_id=stop_node_id,
         chat_type=chat_type,
         overrides=_overrides(overrides),
+        files=tuple(files),
     )
 
 

@@ -4,12 +4,12 @@ signal of every operation; :class:`~flowkit.Workspace` inherits them."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from time import perf_counter
 from typing import Any, TypeVar
 
 from flowkit import signals
-from flowkit.backends.base import Backend, PredictRequest, UpsertRequest
+from flowkit.backends.base import Backend, PredictRequest, Upload, UpsertRequest
 from flowkit.backends.events import StreamEvent
 from flowkit.model import Chatflow, ChatType
 from flowkit.model.messages import ChatMessage
@@ -158,6 +158,7 @@ class FlowRuns:
         stop_node_id: str | None = None,
         chat_type: ChatType | str = ChatType.INTERNAL,
         overrides: Mapping[str, Any] | None = None,
+        files: Sequence[Upload] = (),
     ) -> UpsertResult:
         """Run the saved chatflow's vector-store part in upsert mode; send
         :data:`~flowkit.signals.vector_upserted`.
@@ -166,6 +167,10 @@ class FlowRuns:
         :param stop_node_id: the vector store to stop at (needed when there are several).
         :param chat_type: where the upsert came from (``INTERNAL`` by default, as Flowise's UI).
         :param overrides: Flowise ``overrideConfig``.
+        :param files: files to load, as Flowise's multipart upsert sends them: each fills
+            the loader input its extension names (``txtFile`` for ``.txt`` and unknown
+            extensions, ``pdfFile``, ``jsonFile``, ``csvFile``, ...), on a Flowise server
+            and in flowkit's own engine alike.
         :raises NotFoundError: when the chatflow is not saved.
         :raises FlowValidationError: when no single vector store can be chosen.
         :raises ComponentError: when a node has no component or its component failed.
@@ -175,7 +180,9 @@ class FlowRuns:
             "upsert_vector",
             flow_or_id,
             chat_type,
-            lambda flow: upsert_request(flow, stop_node_id, chat_type_of(chat_type), overrides),
+            lambda flow: upsert_request(
+                flow, stop_node_id, chat_type_of(chat_type), overrides, files
+            ),
             self.backend.upsert,
         )
         self._succeeded(
