@@ -4,13 +4,22 @@ folder, through the Workspace's public methods (so every signal is sent, on any 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from flowkit.gitops.folder import Document, to_assistant, to_chatflow, to_tool
+from flowkit.gitops.folder import Document, flow_kind, to_assistant, to_chatflow, to_tool
 from flowkit.gitops.plan import Action, Change, Plan, PlanError
 from flowkit.gitops.pull import Readable
-from flowkit.gitops.references import tools_resolved
+from flowkit.gitops.references import (
+    ASSISTANT,
+    FLOW,
+    REFERENCES,
+    TOOL,
+    Reference,
+    referenced,
+    resolved,
+)
 from flowkit.model import Assistant, Chatflow, Tool
 
 __all__ = ["Applied", "Writable", "apply"]
@@ -44,37 +53,106 @@ class Applied:
 
 
 def apply(workspace: Writable, planned: Plan) -> list[Applied]:
-    """Carry out ``planned`` on ``workspace``, change by change, in the plan's order.
+    """Carry out ``planned`` on ``workspace``, change by change, in the plan's order (a flow
+    that another flow of the plan uses goes first).
 
     A plan is made by :func:`~flowkit.gitops.plan` against the same workspace; applying a
-    fresh plan of the same folder again finds nothing to do. Stops at the first change that
-    fails, raising its error: the changes before it are done (the next plan shows what is
-    left).
+    fresh plan of the same folder again finds nothing to do. The tools, assistants and flows
+    a flow's nodes name get the workspace's ids, those created here included; flows that
+    use each other in a circle are saved first without the ids not there yet, then updated
+    with them. Stops at the first change that fails, raising its error: the changes before
+    it are done (the next plan shows what is left).
 
-    :returns: the changes carried out, each with the entity's id.
-    :raises PlanError: when a flow uses a tool the workspace has not (gone since planning).
+    :returns: the changes carried out, each with the entity's id (a flow updated again for a
+        circle keeps its one entry).
+    :raises PlanError: when a flow uses a tool or assistant the workspace has not (gone
+        since planning).
     :raises FlowkitError: whatever the workspace raises for a change (``NotFoundError`` when
         an entity went away since planning, ``FlowValidationError`` for an invalid flow, a
         Flowise API error, ...).
     """
     done: list[Applied] = []
-    tool_ids: dict[str, str] | None = None
-    for change in planned.changes:
+    ids: dict[Reference, dict[str, str]] | None = None
+    again: list[tuple[Change, str]] = []
+    for change in _referenced_first(planned.changes):
+        sent, later = change, False
         if change.document.kind.entity == "chatflow" and change.action is not Action.DELETE:
-            if tool_ids is None:  # once the folder's tools are there (they come first)
-                tool_ids = {tool.name: tool.id for tool in workspace.tools}
-            change = _with_tools(change, tool_ids)
-        done.append(Applied(change, _carry_out(workspace, change)))
+            if ids is None:  # once the folder's tools and assistants are there (they come first)
+                ids = _ids_of(workspace)
+            sent, later = _with_ids(change, ids)
+        entity_id = _carry_out(workspace, sent)
+        done.append(Applied(sent, entity_id))
+        if ids is not None and change.action is not Action.DELETE:
+            _remember(ids, change.document, entity_id)
+        if later:
+            again.append((change, entity_id))
+    for change, entity_id in again:  # flows in a circle: every id is known now
+        update = replace(change, action=Action.UPDATE, target_id=entity_id)
+        _carry_out(workspace, _with_ids(update, ids or {})[0])
     return done
 
 
-def _with_tools(change: Change, tool_ids: dict[str, str]) -> Change:
-    """``change`` with the tool names its flow uses replaced by the target's tool ids."""
+def _ids_of(workspace: Writable) -> dict[Reference, dict[str, str]]:
+    """Per reference, name -> id, of what the workspace holds now."""
+    assistants: dict[str, str] = {}
+    for assistant in workspace.assistants:
+        name = assistant.details.get("name")
+        if isinstance(name, str):
+            assistants[name] = assistant.id
+    return {
+        TOOL: {tool.name: tool.id for tool in workspace.tools},
+        ASSISTANT: assistants,
+        FLOW: {
+            f"{flow_kind(flow.type).folder}/{flow.name}": flow.id for flow in workspace.chatflows
+        },
+    }
+
+
+def _remember(ids: dict[Reference, dict[str, str]], document: Document, entity_id: str) -> None:
+    """Note the id an entity of the folder now has in the workspace."""
+    for reference in REFERENCES:
+        if reference.entity == document.kind.entity:
+            name = document.label if reference is FLOW else document.name
+            ids.setdefault(reference, {})[name] = entity_id
+
+
+def _with_ids(change: Change, ids: Mapping[Reference, Mapping[str, str]]) -> tuple[Change, bool]:
+    """``change`` with the names its flow uses replaced by the target's ids, and whether a
+    flow it uses is yet to be made (its selection left blank until then).
+
+    :raises PlanError: when the target has no tool or assistant of a name used.
+    """
     data = copy.deepcopy(change.resolved if change.resolved is not None else change.document.data)
-    problems = tools_resolved(data, tool_ids)
-    if problems:
-        raise PlanError([f"{change.document.label}: {problem}" for problem in problems])
-    return replace(change, resolved=data)
+    missing = resolved(data, ids, blank=True)
+    gone = [m for m in missing if m.reference is not FLOW]
+    if gone:
+        raise PlanError([f"{change.document.label}: {m.problem}" for m in gone])
+    return replace(change, resolved=data), bool(missing)
+
+
+def _referenced_first(changes: tuple[Change, ...]) -> list[Change]:
+    """The plan's changes, each flow after the flows of the plan it uses (unless they use
+    each other in a circle); everything else keeps its place."""
+    flows = [
+        c for c in changes if c.document.kind.entity == "chatflow" and c.action is not Action.DELETE
+    ]
+    labels = {c.document.label for c in flows}
+    uses = {
+        c.document.label: {name for _, ref, name in referenced(c.document.data) if ref is FLOW}
+        & labels
+        for c in flows
+    }
+    ordered: list[Change] = []
+    placed: set[str] = set()
+    pending = list(flows)
+    while pending:
+        ready = [c for c in pending if uses[c.document.label] <= placed | {c.document.label}]
+        for change in ready or pending[:1]:  # a circle: the first goes, updated afterwards
+            ordered.append(change)
+            placed.add(change.document.label)
+            pending.remove(change)
+    next_flow = iter(ordered)
+    return [next(next_flow) if c in flows else c for c in changes]
 
 
 def _carry_out(workspace: Writable, change: Change) -> str:

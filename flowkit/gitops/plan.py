@@ -17,6 +17,7 @@ from flowkit.diff import diff_chatflows
 from flowkit.errors import FlowkitError, FlowValidationError
 from flowkit.gitops.credentials import Credentials, credentials_of, resolved
 from flowkit.gitops.folder import (
+    ASSISTANTS,
     KINDS,
     TOOLS,
     Document,
@@ -29,7 +30,7 @@ from flowkit.gitops.folder import (
     tool_document,
 )
 from flowkit.gitops.pull import Readable, duplicates, workspace_documents
-from flowkit.gitops.references import referenced_tools
+from flowkit.gitops.references import ASSISTANT, TOOL, Reference, referenced
 from flowkit.model import Chatflow
 
 __all__ = ["Action", "Change", "Plan", "PlanError", "plan"]
@@ -132,10 +133,10 @@ def plan(
     :param credentials: the workspace's credentials (default: :func:`credentials_of`).
     :raises PlanError: listing every problem at once: a file that cannot be read or loaded,
         two files with one kind and name, several workspace entities with the kind and name
-        of a file or of a tool a flow uses (naming their ids: which one?), a credential
-        named in a file that the workspace has not, a tool a flow uses that neither the
-        folder nor the workspace has (naming the node). Entities sharing a name that no file
-        has are no problem: they are kept, or each deleted with ``prune``.
+        of a file or of an entity a flow uses (naming their ids: which one?), a credential
+        named in a file that the workspace has not, a tool, assistant or flow a flow uses
+        that neither the folder nor the workspace has (naming the node). Entities sharing a
+        name that no file has are no problem: they are kept, or each deleted with ``prune``.
     """
     book = credentials if credentials is not None else credentials_of(workspace)
     try:
@@ -143,7 +144,7 @@ def plan(
     except FolderError as exc:
         raise PlanError(exc.problems) from None
     found = workspace_documents(workspace, book)
-    used, problems = _used_tools(wanted, found)
+    used, problems = _used(wanted, found)
     problems = duplicates(found, [*wanted, *(key for key in used if key not in wanted)]) + problems
     current = {key: twins[0] for key, twins in found.items()}
     changes: list[Change] = []
@@ -176,25 +177,41 @@ def plan(
     return Plan(tuple(changes), tuple(sorted(kept)), warnings)
 
 
-def _used_tools(
-    wanted: dict[Key, Document], found: dict[Key, list[Any]]
-) -> tuple[list[Key], list[str]]:
-    """The keys of the tools the folder's flows use, and one problem per tool that neither
-    the folder nor the workspace has."""
+def _used(wanted: dict[Key, Document], found: dict[Key, list[Any]]) -> tuple[list[Key], list[str]]:
+    """The keys of the tools, assistants and flows the folder's flows use, and one problem
+    per one that neither the folder nor the workspace has."""
     used: list[Key] = []
     problems: list[str] = []
     for document in wanted.values():
         if document.kind.entity != "chatflow":
             continue
-        for node_id, name in referenced_tools(document.data):
-            key = (TOOLS.folder, name)
+        for node_id, reference, name in referenced(document.data):
+            key = _key_of(reference, name)
+            if key is None:
+                problems.append(
+                    f"{document.label}: node {node_id!r} uses flow {name!r}: a flow is "
+                    f"named by its folder and name, e.g. 'flow:chatflows/Docs QA'"
+                )
+                continue
             used.append(key)
             if key not in wanted and key not in found:
                 problems.append(
-                    f"{document.label}: node {node_id!r} uses tool {name!r}, which neither "
-                    f"the folder ({TOOLS.folder}/) nor the target has"
+                    f"{document.label}: node {node_id!r} uses {reference.noun} {name!r}, which "
+                    f"neither the folder ({key[0]}/) nor the target has"
                 )
     return list(dict.fromkeys(used)), problems
+
+
+def _key_of(reference: Reference, name: str) -> Key | None:
+    """The folder key a referenced name stands for (``None``: a flow name without folder)."""
+    if reference is TOOL:
+        return (TOOLS.folder, name)
+    if reference is ASSISTANT:
+        return (ASSISTANTS.folder, name)
+    folder, slash, flow_name = name.partition("/")
+    if not slash or folder not in {kind.folder for kind in KINDS if kind.entity == "chatflow"}:
+        return None
+    return (folder, flow_name)
 
 
 def _ordered(items: dict[Key, Any]) -> list[tuple[Key, Any]]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from flowkit.gitops.credentials import Credentials, credentials_of, named
+from flowkit.gitops.credentials import Credentials, credentials_of
+from flowkit.gitops.credentials import named as named_credentials
 from flowkit.gitops.folder import (
     Document,
     FolderError,
@@ -20,7 +21,7 @@ from flowkit.gitops.folder import (
     tool_document,
     write_document,
 )
-from flowkit.gitops.references import tools_named
+from flowkit.gitops.references import FLOW, REFERENCES, Reference, named
 from flowkit.model import Assistant, Chatflow, Tool
 
 __all__ = ["PullResult", "Readable", "Remote", "duplicates", "pull", "workspace_documents"]
@@ -59,7 +60,8 @@ def workspace_documents(
     """Return every chatflow, tool and assistant of ``workspace`` in folder form, by key
     (several entities under one key when they share a kind and a name; see
     :func:`duplicates`). Credential ids become names (:mod:`~flowkit.gitops.credentials`),
-    and so do the ids of custom tools a flow's nodes use (:mod:`~flowkit.gitops.references`).
+    and so do the ids of the tools, assistants and flows a flow's nodes select
+    (:mod:`~flowkit.gitops.references`).
 
     An assistant without ``details.name`` cannot be in a folder: it is left out, with a
     warning on the first entity listed (or none when there is no other entity).
@@ -67,14 +69,12 @@ def workspace_documents(
     :param credentials: the workspace's credentials (default: :func:`credentials_of`).
     """
     book = credentials if credentials is not None else credentials_of(workspace)
-    found: dict[Key, list[Remote]] = {}
-    tools = workspace.tools
-    tool_names = {tool.id: tool.name for tool in tools}
     entities: list[tuple[str, Tool | Assistant | Chatflow]] = [
-        *(("tool", t) for t in tools),
+        *(("tool", t) for t in workspace.tools),
         *(("assistant", a) for a in workspace.assistants),
         *(("chatflow", f) for f in workspace.chatflows),
     ]
+    documents: list[tuple[str, str, Document, list[str]]] = []
     left_out: list[str] = []
     for entity, item in entities:
         try:
@@ -87,15 +87,32 @@ def workspace_documents(
         except FolderError as exc:
             left_out.extend(f"{p}; left out" for p in exc.problems)
             continue
-        warnings = [f"{document.label}: {w}" for w in named(document.data, entity, book)]
-        if entity == "chatflow":
-            found_tools = tools_named(document.data, tool_names)
-            warnings += [f"{document.label}: {w}" for w in found_tools]
-        found.setdefault(document.key, []).append(
-            Remote(document, item.id, tuple(left_out + warnings))
-        )
+        documents.append((entity, item.id, document, left_out))
         left_out = []
+    names = _names(documents)
+    found: dict[Key, list[Remote]] = {}
+    for entity, entity_id, document, earlier in documents:
+        warnings = [
+            f"{document.label}: {w}" for w in named_credentials(document.data, entity, book)
+        ]
+        if entity == "chatflow":
+            warnings += [f"{document.label}: {w}" for w in named(document.data, names)]
+        found.setdefault(document.key, []).append(
+            Remote(document, entity_id, tuple(earlier + warnings))
+        )
     return found
+
+
+def _names(
+    documents: Iterable[tuple[str, str, Document, list[str]]],
+) -> dict[Reference, dict[str, str]]:
+    """Per reference, id -> the name a file writes for it (a flow's is ``folder/name``)."""
+    names: dict[Reference, dict[str, str]] = {reference: {} for reference in REFERENCES}
+    for entity, entity_id, document, _ in documents:
+        for reference in REFERENCES:
+            if reference.entity == entity:
+                names[reference][entity_id] = document.label if reference is FLOW else document.name
+    return names
 
 
 def duplicates(found: dict[Key, list[Remote]], keys: Iterable[Key] | None = None) -> list[str]:

@@ -125,6 +125,17 @@ def _tool_flow(tool_id: str) -> Chatflow:
     return flow
 
 
+def _flow_tool_flow(flow_id: str) -> Chatflow:
+    flow = Chatflow(name="Uses a flow")
+    tool = flow.add_flowise_node(
+        "ChatflowTool",
+        inputs={"selectedChatflow": flow_id, "name": "rag", "description": "asks the RAG flow"},
+    )
+    agent = flow.add_node("toolAgent", category="Agents")
+    flow.connect(tool, agent, "tools")
+    return flow
+
+
 def _graph(flow: Chatflow) -> dict[str, Any]:
     exported = flow.to_flowise()
     return {"nodes": exported["nodes"], "edges": exported["edges"]}
@@ -162,6 +173,7 @@ def test_a_folder_pulled_from_one_server_applies_to_a_fresh_second_one(
             Tool(name="flowkit_adder", description="adds", func="return 1;", color="blue")
         )
         source.create_chatflow(_tool_flow(tool.id))
+        source.create_chatflow(_flow_tool_flow(original.id))
 
         pulled = pull(source, tmp_path / "flows")
         files = "".join(p.read_text("utf-8") for p in (tmp_path / "flows").rglob("*.json"))
@@ -170,20 +182,26 @@ def test_a_folder_pulled_from_one_server_applies_to_a_fresh_second_one(
         second = plan(target, tmp_path / "flows")
 
         assert sorted(pulled.written) == [
+            "chatflows/Uses a flow.json",
             "chatflows/Uses a tool.json",
             f"chatflows/{FLOW_NAME}.json",
             "tools/flowkit_adder.json",
         ]
         assert tool.id not in files
+        assert original.id not in files
+        assert f'"selectedChatflow": "flow:chatflows/{FLOW_NAME}"' in files
         assert source_id not in files
         assert f"credential:{MOCK_CREDENTIAL}" in files
         assert [c.line for c in first.changes] == [
             "+ tools/flowkit_adder",
+            "+ chatflows/Uses a flow",
             "+ chatflows/Uses a tool",
             f"+ chatflows/{FLOW_NAME}",
         ]
         assert second.empty
-        copy, uses_tool = sorted(target.chatflows, key=lambda flow: flow.name != FLOW_NAME)
+        flows = {flow.name: flow for flow in target.chatflows}
+        copy, uses_tool = flows[FLOW_NAME], flows["Uses a tool"]
+        assert flows["Uses a flow"].node("ChatflowTool_0").inputs["selectedChatflow"] == copy.id
         (target_tool,) = target.tools
         assert target_tool.id != tool.id
         assert uses_tool.node("customTool_0").inputs["selectedTool"] == target_tool.id
