@@ -530,3 +530,9 @@ def test_two_flows_with_equal_shapes_keep_separate_snapshots() -> None:
     assert snapshots.get(first) is one
     assert "stickyNote_0" in two["nodes"]
     assert "stickyNote_0" not in one["nodes"]
+
+
+def test_every_component_add_flowise_node_builds_goes_out_verbatim() -> None:
+    from flowkit.model.nodedefs import node_catalog
+
+    assert set(node_catalog().names()) <= flowise_node_names()
