@@ -1,7 +1,8 @@
 """The ``flowkit`` command (also ``python -m flowkit``).
 
 Commands: ``demo``, ``preview``, ``validate``, ``events``, ``schema``, ``telemetry
-status``, ``ls`` and ``diff`` (workspace files); ``flowkit COMMAND --help`` describes each.
+status``, ``ls`` and ``diff`` (workspace files), ``components`` (Flowise's catalog), and
+``pull``, ``plan``, ``apply``; ``flowkit COMMAND --help`` describes each.
 Exit status: 0 success, 1 ``validate`` found a file with problems, 2 an error (bad usage
 or bad input: a missing file, bad JSON, an unknown event, an invalid flow), always reported
 as one ``flowkit: error: ...`` line on standard error, never a traceback. This package is
@@ -14,7 +15,7 @@ import argparse
 import os
 import sys
 
-from flowkit.cli import demo, events, flows, gitops, status, workspace_file
+from flowkit.cli import components, demo, events, flows, gitops, status, workspace_file
 from flowkit.cli.common import CommandError, Handler, Parser, UsageError
 from flowkit.errors import FlowkitError
 
@@ -57,6 +58,7 @@ def build_parser() -> Parser:
     status.add_parser(commands)
     workspace_file.add_ls_parser(commands)
     workspace_file.add_diff_parser(commands)
+    components.add_parser(commands)
     gitops.add_parsers(commands)  # pull, plan, apply: exit 1 on any error, 2 = changes
     return parser
 
