@@ -133,26 +133,30 @@ def _with_ids(change: Change, ids: Mapping[Reference, Mapping[str, str]]) -> tup
 def _referenced_first(changes: tuple[Change, ...]) -> list[Change]:
     """The plan's changes, each flow after the flows of the plan it uses (unless they use
     each other in a circle); everything else keeps its place."""
-    flows = [
-        c for c in changes if c.document.kind.entity == "chatflow" and c.action is not Action.DELETE
+    slots = [
+        i
+        for i, c in enumerate(changes)
+        if c.document.kind.entity == "chatflow" and c.action is not Action.DELETE
     ]
-    labels = {c.document.label for c in flows}
+    labels = {changes[i].document.label for i in slots}
     uses = {
-        c.document.label: {name for _, ref, name in referenced(c.document.data) if ref is FLOW}
-        & labels
-        for c in flows
+        i: {name for _, ref, name in referenced(changes[i].document.data) if ref is FLOW} & labels
+        for i in slots
     }
-    ordered: list[Change] = []
+    ordered: list[int] = []
     placed: set[str] = set()
-    pending = list(flows)
+    pending = list(slots)
     while pending:
-        ready = [c for c in pending if uses[c.document.label] <= placed | {c.document.label}]
-        for change in ready or pending[:1]:  # a circle: the first goes, updated afterwards
-            ordered.append(change)
-            placed.add(change.document.label)
-            pending.remove(change)
-    next_flow = iter(ordered)
-    return [next(next_flow) if c in flows else c for c in changes]
+        ready = [i for i in pending if uses[i] <= placed | {changes[i].document.label}]
+        for i in ready or pending[:1]:  # a circle: the first goes, updated afterwards
+            ordered.append(i)
+            placed.add(changes[i].document.label)
+        taken = set(ready or pending[:1])
+        pending = [i for i in pending if i not in taken]
+    result = list(changes)
+    for slot, index in zip(slots, ordered, strict=True):
+        result[slot] = changes[index]
+    return result
 
 
 def _carry_out(workspace: Writable, change: Change) -> str:
