@@ -134,6 +134,14 @@ class SeriesCollector:
 
         return record
 
+    def counter_values(self, counter: str) -> dict[tuple[str, ...], float]:
+        """A snapshot of one counter's series: label values -> count.
+
+        :raises KeyError: for an unknown counter.
+        """
+        with self._lock:
+            return {values: cell[0] for values, cell in self._counts[counter].items()}
+
     def describe(self) -> Iterator[Metric]:
         """The families, without samples (for the registry's name checks)."""
         return self._families(empty=True)

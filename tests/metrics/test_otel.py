@@ -7,7 +7,7 @@ from typing import Any
 from opentelemetry.sdk.metrics import export as otel_metrics
 
 import flowkit.metrics
-from flowkit import ChatType, FlowType, signals
+from flowkit import ChatType, FlowType, Tool, signals
 from flowkit.metrics.counting import COUNTERS
 
 from .helpers import failed, flow, succeeded
@@ -91,3 +91,31 @@ def test_the_resource_names_the_service() -> None:
     data = reader.get_metrics_data()
 
     assert data.resource_metrics[0].resource.attributes["service.name"] == "Acme"
+
+
+def test_counters_are_cumulative_monotonic_sums_of_integers_across_collections() -> None:
+    from opentelemetry.sdk.metrics.export import AggregationTemporality, Sum
+
+    reader = otel_metrics.InMemoryMetricReader()
+    _install(reader)
+    succeeded(signals.tool_created, Tool(name="t", description="d"))
+    _points(reader)  # a first collection
+    succeeded(signals.tool_created, Tool(name="u", description="d"))
+
+    data = reader.get_metrics_data()
+    [metric] = [
+        m
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "tool_created"
+    ]
+    assert isinstance(metric.data, Sum)
+    assert metric.data.is_monotonic
+    assert metric.data.aggregation_temporality is AggregationTemporality.CUMULATIVE
+    [point] = metric.data.data_points
+    assert (dict(point.attributes), point.value, type(point.value)) == (
+        {"status": "success", "app": "Acme"},
+        2,
+        int,
+    )
