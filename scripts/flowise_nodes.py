@@ -4,7 +4,7 @@
 The catalog is what ``GET /api/v1/nodes`` answers (every component's label, version, type,
 category, base classes, credential, inputs and outputs), keyed by component name, less the
 fields that name files on the server or only serve its editor (``icon``, ``filePath``,
-``loadMethods``, ``color``), with the server's version beside it. Written compact, gzipped
+``loadMethods``), with the server's version beside it. Written compact, gzipped
 with no timestamp, so the same answer always gives the same bytes.
 
 Run against a server (``make test-flowise`` starts one; so does
@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "flowkit" / "model" / "data" / "flowise-nodes.json.gz"
-DROPPED = ("icon", "filePath", "loadMethods", "color")
+DROPPED = ("icon", "filePath", "loadMethods")
 """Per component: file paths on the server and editor-only fields."""
 
 

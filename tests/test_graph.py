@@ -223,19 +223,19 @@ def test_agentflow_with_two_start_nodes_names_them() -> None:
 
 def test_agentflow_may_loop() -> None:
     flow = agent_flow(starts=1)
-    flow.connect("startAgentflow_0", "llmAgentflow_0", "input")
+    flow.connect("startAgentflow_0", "llmAgentflow_0")
     flow.add_node("loopAgentflow", category="Agent Flows", type="agentFlow")
-    flow.connect("llmAgentflow_0", "loopAgentflow_0", "input")
-    flow.connect("loopAgentflow_0", "llmAgentflow_0", "loopBack")
+    flow.connect("llmAgentflow_0", "loopAgentflow_0")
+    flow.connect("loopAgentflow_0", "llmAgentflow_0")
 
     flow.check()
 
 
 def test_agentflow_ends_at_every_node_without_outgoing_edges() -> None:
     flow = agent_flow(starts=1)
-    flow.connect("startAgentflow_0", "llmAgentflow_0", "input")
+    flow.connect("startAgentflow_0", "llmAgentflow_0")
     other = flow.add_node("directReplyAgentflow", category="Agent Flows", type="agentFlow")
-    flow.connect("startAgentflow_0", other, "input")
+    flow.connect("startAgentflow_0", other)
 
     ending = flow.ending_nodes()
 
@@ -306,12 +306,12 @@ def test_run_order_leaves_out_what_does_not_feed_the_node() -> None:
 
 def test_run_order_of_a_looping_flow_lists_each_node_once() -> None:
     flow = agent_flow(starts=1)
-    flow.connect("startAgentflow_0", "llmAgentflow_0", "input")
+    flow.connect("startAgentflow_0", "llmAgentflow_0")
     loop = flow.add_node("loopAgentflow", category="Agent Flows", type="agentFlow")
     end = flow.add_node("directReplyAgentflow", category="Agent Flows", type="agentFlow")
-    flow.connect("llmAgentflow_0", loop, "input")
-    flow.connect(loop, "llmAgentflow_0", "loopBack")
-    flow.connect(loop, end, "input")
+    flow.connect("llmAgentflow_0", loop)
+    flow.connect(loop, "llmAgentflow_0")
+    flow.connect(loop, end)
 
     order = flow.run_order(end.id)
 

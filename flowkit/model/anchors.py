@@ -13,11 +13,14 @@ from flowkit.errors import FlowValidationError
 from flowkit.model.parts import Node
 
 __all__ = [
+    "agent_flow_edge_data",
+    "agent_flow_source_handle",
     "anchor_id",
     "check_output",
     "choose_output",
     "chosen_output",
     "input_reference",
+    "is_agent_flow",
     "link_input",
     "output_names",
     "source_handle",
@@ -133,3 +136,53 @@ def target_handle(node: Node, input_name: str | None) -> str:
     if input_name is None:
         return f"{node.id}-input"
     return anchor_id(node, "inputAnchors", input_name) or f"{node.id}-input-{input_name}"
+
+
+# ---- agent flows (v2) --------------------------------------------------------------------
+
+_CONDITIONS = frozenset({"conditionAgentflow", "conditionAgentAgentflow"})
+"""Agent flow nodes whose edges carry the index of the output they leave by as a label."""
+
+
+def is_agent_flow(node: Node) -> bool:
+    """Whether a node is drawn by Flowise's agent flow (v2) canvas (node type ``agentFlow``)."""
+    return node.type == "agentFlow"
+
+
+def agent_flow_source_handle(node: Node, output: str | None) -> str:
+    """The handle an agent flow edge leaves ``node`` by: its output anchor ``output`` (an
+    output's index, ``"0"``, ``"1"``, ... for a node with several), else its first.
+
+    :raises FlowValidationError: when ``output`` is not one of the node's outputs.
+    """
+    anchors = node.data_extra.get("outputAnchors")
+    ids = [
+        str(a["id"])
+        for a in (anchors if isinstance(anchors, list) else [])
+        if isinstance(a, dict) and isinstance(a.get("id"), str)
+    ]
+    if output is None:
+        return ids[0] if ids else f"{node.id}-output-{node.name}"
+    for anchor_id in ids:
+        if anchor_id.endswith(f"-output-{output}"):
+            return anchor_id
+    names = ", ".join(repr(i.rpartition("-output-")[2]) for i in ids) or "none"
+    raise FlowValidationError(f"node {node.id!r} has no output {output!r}; its outputs: {names}")
+
+
+def agent_flow_edge_data(source: Node, target: Node, source_handle: str) -> dict[str, object]:
+    """The ``data`` Flowise 3.1's agent flow canvas gives an edge: both nodes' colours, a
+    label for an edge leaving a condition (its output's index) or a human input
+    (``proceed`` for the first output, ``reject`` for the second), and whether it leaves a
+    human input node."""
+    data: dict[str, object] = {
+        "sourceColor": source.data_extra.get("color"),
+        "targetColor": target.data_extra.get("color"),
+    }
+    index = source_handle.rpartition("-")[2]
+    if source.name in _CONDITIONS:
+        data["edgeLabel"] = index if index.isdigit() else "0"
+    elif source.name == "humanInputAgentflow":
+        data["edgeLabel"] = "proceed" if index == "0" else "reject"
+    data["isHumanInput"] = source.name == "humanInputAgentflow"
+    return data

@@ -422,7 +422,11 @@ class Chatflow(CheckedModel):
         target's input then names the source: ``inputs[target_input]`` becomes
         ``"{{<source>.data.instance}}"`` (appended, for an input whose anchor is a list), which
         a Flowise server needs to run the flow; flowkit's own engine feeds the input from the
-        edge either way.
+        edge either way. Between agent flow (v2) nodes (:meth:`add_flowise_node` of an
+        ``Agent Flows`` component), an edge goes node to node as Flowise's agent flow canvas
+        draws it: from the source's output (``source_output`` is an output's index,
+        ``"0"``, ``"1"``, ... for a node with several) to the target node itself, of type
+        ``agentFlow``, with the nodes' colours in its ``data``.
 
         :param source: the source node or its id.
         :param target: the target node or its id.
@@ -434,7 +438,8 @@ class Chatflow(CheckedModel):
         :raises NotFoundError: when either node is not in the flow.
         :raises AlreadyExistsError: when the same connection exists already.
         :raises FlowValidationError: when ``source_output`` is not an output the source
-            declares (in its ``outputAnchors``).
+            declares (in its ``outputAnchors``), or an input name is given between agent
+            flow nodes.
         """
         source_id, target_id = _node_id(source, "source"), _node_id(target, "target")
         missing = [n for n in (source_id, target_id) if n not in self._graph]
@@ -445,10 +450,23 @@ class Chatflow(CheckedModel):
                 kind="node",
                 entity_id=missing[0],
             )
-        if source_output is not None:
-            anchors.check_output(self.node(source_id), source_output)
-        source_handle = anchors.source_handle(self.node(source_id), source_output)
-        target_handle = anchors.target_handle(self.node(target_id), target_input)
+        source_node, target_node = self.node(source_id), self.node(target_id)
+        agent_flow = anchors.is_agent_flow(source_node) and anchors.is_agent_flow(target_node)
+        extra: dict[str, Any] = {}
+        if agent_flow:
+            if target_input is not None:
+                raise FlowValidationError(
+                    f"agent flow nodes connect node to node: leave out the input name "
+                    f"({target_input!r}) when connecting {source_id!r} to {target_id!r}"
+                )
+            source_handle = anchors.agent_flow_source_handle(source_node, source_output)
+            target_handle = target_id  # Flowise's agent flow canvas: the node itself
+            extra["data"] = anchors.agent_flow_edge_data(source_node, target_node, source_handle)
+        else:
+            if source_output is not None:
+                anchors.check_output(source_node, source_output)
+            source_handle = anchors.source_handle(source_node, source_output)
+            target_handle = anchors.target_handle(target_node, target_input)
         edge_id = f"{source_id}-{source_handle}-{target_id}-{target_handle}"
         if self._graph.has_edge(source_id, target_id, edge_id):
             raise AlreadyExistsError(
@@ -462,14 +480,17 @@ class Chatflow(CheckedModel):
             target=target_id,
             source_handle=source_handle,
             target_handle=target_handle,
-            type="buttonedge",
+            type="agentFlow" if agent_flow else "buttonedge",
+            extra=extra,
         )
         # The id embeds both ends, so it cannot collide with an edge between other nodes.
         self._append_edge(edge)
-        if target_input is not None and not self.node(source_id).is_sticky_note:
-            anchors.link_input(self.node(target_id), target_input, source_id)
+        if agent_flow:
+            return edge
+        if target_input is not None and not source_node.is_sticky_note:
+            anchors.link_input(target_node, target_input, source_id)
         if source_output is not None:
-            anchors.choose_output(self.node(source_id), source_output)
+            anchors.choose_output(source_node, source_output)
         return edge
 
     @classmethod

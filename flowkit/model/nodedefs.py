@@ -12,8 +12,10 @@ The catalog is data: ``data/flowise-nodes.json.gz``, what a Flowise 3.1.4 server
 classes), less the icon and file paths; ``scripts/flowise_nodes.py`` regenerates it from a
 running server. It is read once, on first use (nothing at import time).
 
-Agent flow v2 components (category ``Agent Flows``) are drawn on another canvas with other
-rules: :func:`flowise_node` refuses them.
+Agent flow (v2) components (category ``Agent Flows``) are made as Flowise's agent flow
+canvas makes them: node type ``agentFlow``, one output anchor per output named by its index
+(``<node>-output-0``), none for inputs (an edge's target handle is the node id), and a
+numbered label (``LLM 0``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from flowkit.errors import FlowValidationError, NotFoundError
 from flowkit.model.jsondata import clone
 
 __all__ = [
+    "AGENT_FLOWS",
     "PARAM_TYPES",
     "NodeCatalog",
     "flowise_node",
@@ -65,7 +68,9 @@ PARAM_TYPES = frozenset(
 """Input types Flowise 3.1.4's editor shows as parameters (``inputParams``); an input of any
 other type (``BaseChatModel``, ``Document``, ...) takes another node (``inputAnchors``)."""
 
-_AGENT_FLOWS = "Agent Flows"
+AGENT_FLOWS = "Agent Flows"
+"""The category of agent flow (v2) components."""
+
 _FIRST_KEYS = ("label", "version", "name", "type", "baseClasses", "category", "description")
 
 
@@ -150,19 +155,17 @@ def flowise_node(
     :param position: where the node sits on the canvas (``{"x": 0, "y": 0}`` by default).
     :param catalog: the catalog to use (the shipped one by default).
     :raises NotFoundError: when the catalog has no component ``name``.
-    :raises FlowValidationError: when an input name is not one the component declares, or
-        the component is an agent flow v2 node.
+    :raises FlowValidationError: when an input name is not one the component declares (nor
+        the ``<input>Config`` of an input whose options load a configuration, such as an
+        agent flow node's ``llmModelConfig``).
     """
     definition = (catalog or node_catalog()).definition(name)
-    if definition.get("category") == _AGENT_FLOWS:
-        raise FlowValidationError(
-            f"{name!r} is an agent flow (v2) component, drawn by Flowise's agent flow canvas "
-            "with other rules: add_flowise_node builds chatflow nodes only"
-        )
+    agent_flow = definition.get("category") == AGENT_FLOWS
     declared: list[dict[str, Any]] = list(definition.pop("inputs", None) or [])
     values = {item["name"]: _default(item) for item in declared}
+    configs = {f"{item['name']}Config" for item in declared if item.get("loadConfig")}
     given = dict(inputs or {})
-    unknown = [key for key in given if key not in values]
+    unknown = [key for key in given if key not in values and key not in configs]
     if unknown:
         raise FlowValidationError(
             f"component {name!r} has no input {', '.join(repr(k) for k in unknown)}; its "
@@ -184,7 +187,11 @@ def flowise_node(
             },
         )
     outputs_def = definition.pop("outputs", None)
-    output_anchors = _output_anchors(definition, outputs_def, node_id)
+    output_anchors = (
+        _agent_flow_outputs(definition, outputs_def, node_id)
+        if agent_flow
+        else _output_anchors(definition, outputs_def, node_id)
+    )
     for entry in (*params, *anchors):
         _set_display(entry, values)
     data: dict[str, Any] = {"id": node_id}
@@ -202,12 +209,39 @@ def flowise_node(
     if credential is not None or credential_def is not None:
         data["credential"] = credential if credential is not None else ""
     data["selected"] = False
+    if agent_flow:
+        data["label"] = _numbered_label(data, node_id)
     return {
         "id": node_id,
         "position": dict(position) if position is not None else {"x": 0, "y": 0},
-        "type": "customNode",
+        "type": "agentFlow" if agent_flow else "customNode",
         "data": data,
     }
+
+
+def _agent_flow_outputs(
+    definition: dict[str, Any], outputs: Any, node_id: str
+) -> list[dict[str, Any]]:
+    """Flowise's ``createAgentFlowOutputs``: one anchor per output, named by its index."""
+    if definition.get("hideOutput"):
+        return []
+    label, name = definition.get("label"), definition["name"]
+    if isinstance(outputs, list) and outputs:
+        return [
+            {"id": f"{node_id}-output-{index}", "label": label, "name": name}
+            for index in range(len(outputs))
+        ]
+    return [{"id": f"{node_id}-output-{name}", "label": label, "name": name}]
+
+
+def _numbered_label(definition: dict[str, Any], node_id: str) -> str:
+    """Flowise's ``getUniqueNodeLabel``: ``LLM 0`` for ``llmAgentflow_0`` (the start node and
+    sticky notes keep their label)."""
+    label = str(definition.get("label", definition["name"]))
+    if definition.get("type") == "StickyNote" or definition["name"] == "startAgentflow":
+        return label
+    suffix = node_id.rpartition("_")[2]
+    return f"{label} {suffix}" if suffix.isdigit() else label
 
 
 def _output_anchors(definition: dict[str, Any], outputs: Any, node_id: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import marketplace_files
 
-from flowkit import Chatflow
+from flowkit import Chatflow, FlowType
 from flowkit.errors import AlreadyExistsError, FlowValidationError, NotFoundError
 from flowkit.model import flowdata
 from flowkit.model.nodedefs import PARAM_TYPES, flowise_node, node_catalog
@@ -23,6 +23,12 @@ CATALOG = node_catalog()
 CHATFLOW_COMPONENTS = [
     name for name in CATALOG.names() if CATALOG.definition(name)["category"] != "Agent Flows"
 ]
+AGENT_FLOW_COMPONENTS = [
+    name for name in CATALOG.names() if CATALOG.definition(name)["category"] == "Agent Flows"
+]
+AGENT_FLOW_EXPORT = (
+    Path(__file__).parents[1] / "data" / "flowise-server" / "agentflow-translator.json"
+)
 
 
 def test_the_catalog_is_flowise_3_1_4s_and_holds_its_components() -> None:
@@ -200,9 +206,9 @@ def test_a_credential_is_kept_where_flowise_keeps_its_id() -> None:
             "has no input 'temprature'; its inputs: cache, modelName, temperature",
         ),
         (
-            lambda f: f.add_flowise_node("llmAgentflow"),
+            lambda f: f.add_flowise_node("llmAgentflow", inputs={"llmModelConfg": {}}),
             FlowValidationError,
-            "agent flow \\(v2\\) component",
+            "has no input 'llmModelConfg'",
         ),
         (
             lambda f: f.add_flowise_node("chatOpenAI", id="taken_0"),
@@ -240,3 +246,92 @@ def test_the_catalog_ships_in_the_package() -> None:
     import flowkit.model
 
     assert (Path(flowkit.model.__file__).parent / "data" / "flowise-nodes.json.gz").is_file()
+
+
+# ---- agent flows (v2) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", AGENT_FLOW_COMPONENTS)
+def test_every_agent_flow_component_builds_as_its_canvas_does(name: str) -> None:
+    definition = CATALOG.definition(name)
+
+    raw = flowise_node(name, f"{name}_0")
+
+    data = raw["data"]
+    assert raw["type"] == "agentFlow"
+    assert data["color"] == definition.get("color")
+    outputs = definition.get("outputs") or []
+    expected = (
+        []
+        if definition.get("hideOutput")
+        else [f"{name}_0-output-{i}" for i in range(len(outputs))]
+        if outputs
+        else [f"{name}_0-output-{name}"]
+    )
+    assert [a["id"] for a in data["outputAnchors"]] == expected
+    keeps_label = name == "startAgentflow" or definition["type"] == "StickyNote"
+    assert data["label"] == (definition["label"] if keeps_label else f"{definition['label']} 0")
+    assert flowdata.node_to_flowise(flowdata.node_from_flowise(raw, name)) == raw
+
+
+def test_the_translator_agent_flow_is_made_again_as_flowises_canvas_made_it() -> None:
+    export = json.loads(AGENT_FLOW_EXPORT.read_text(encoding="utf-8"))
+    flow = Chatflow(name="translator", type=FlowType.AGENTFLOW)
+    start = flow.add_flowise_node("startAgentflow")
+    llm = flow.add_flowise_node("llmAgentflow", inputs={"llmModel": "chatOpenAI"})
+
+    edge = flow.connect(start, llm)
+
+    built = {n["id"]: n for n in flow.to_flowise()["nodes"]}
+    for node in export["nodes"]:
+        mine, theirs = built[node["id"]]["data"], node["data"]
+        assert (mine["outputAnchors"], mine["color"]) == (theirs["outputAnchors"], theirs["color"])
+    # The LLM node's inputs are declared today as when the export was made (the start node
+    # has gained inputs since): its parameters are the same, id for id.
+    mine, theirs = built["llmAgentflow_0"]["data"], export["nodes"][1]["data"]
+    for key in ("inputParams", "inputAnchors"):
+        assert [a["id"] for a in mine[key]] == [a["id"] for a in theirs[key]], key
+    [exported] = export["edges"]
+    assert (edge.id, edge.source_handle, edge.target_handle, edge.type) == (
+        exported["id"],
+        exported["sourceHandle"],
+        exported["targetHandle"],
+        exported["type"],
+    )
+    assert edge.extra["data"] == exported["data"]
+    assert llm.inputs["llmModel"] == "chatOpenAI"
+    flow.check()
+
+
+def test_a_condition_edge_leaves_by_the_output_chosen_and_is_labelled_with_it() -> None:
+    flow = Chatflow(name="branches", type=FlowType.AGENTFLOW)
+    condition = flow.add_flowise_node("conditionAgentflow")
+    reply = flow.add_flowise_node("directReplyAgentflow")
+    human = flow.add_flowise_node("humanInputAgentflow")
+
+    otherwise = flow.connect(condition, reply, source_output="1")
+    rejected = flow.connect(human, reply, source_output="1")
+
+    assert otherwise.source_handle == "conditionAgentflow_0-output-1"
+    assert otherwise.target_handle == "directReplyAgentflow_0"
+    assert otherwise.extra["data"]["edgeLabel"] == "1"
+    assert (rejected.extra["data"]["edgeLabel"], rejected.extra["data"]["isHumanInput"]) == (
+        "reject",
+        True,
+    )
+    with pytest.raises(FlowValidationError, match="has no output '2'; its outputs: '0', '1'"):
+        flow.connect(condition, human, source_output="2")
+    with pytest.raises(FlowValidationError, match="leave out the input name"):
+        flow.connect(condition, human, "input")
+    assert len(flow.edges) == 2  # the refused connections added nothing
+
+
+def test_a_model_config_is_an_input_of_an_agent_flow_node() -> None:
+    config = {"modelName": "gpt-4o-mini", "FLOWISE_CREDENTIAL_ID": "c-1"}
+    flow = Chatflow(name="t", type=FlowType.AGENTFLOW)
+
+    llm = flow.add_flowise_node(
+        "llmAgentflow", inputs={"llmModel": "chatOpenAI", "llmModelConfig": config}
+    )
+
+    assert llm.inputs["llmModelConfig"] == config
