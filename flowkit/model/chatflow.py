@@ -358,9 +358,13 @@ class Chatflow(CheckedModel):
         ``inputAnchors``, ``outputAnchors`` (so :meth:`connect` writes the editor's handles),
         base classes, category and version, from the catalog of Flowise 3.1.4's components
         (see :mod:`flowkit.model.nodedefs`). A flow built this way runs on a Flowise server.
+        An agent flow (v2) component (``llmAgentflow``, ...) is made as the agent flow
+        canvas makes it (node type ``agentFlow``, a numbered label); give such a flow
+        ``type=FlowType.AGENTFLOW``.
 
         :param name: the component name, e.g. ``"chatOpenAI"``.
-        :param inputs: values for the component's declared inputs, over their defaults.
+        :param inputs: values for the component's declared inputs, over their defaults (and
+            ``<input>Config`` for an input that loads a configuration: ``llmModelConfig``).
         :param credential: the credential: a server's id, or ``"credential:<name>"`` in a
             flow applied from a flows-as-code folder.
         :param id: the node id; by default Flowise's ``<name>_<n>`` with the lowest free ``n``.
@@ -368,8 +372,7 @@ class Chatflow(CheckedModel):
             right in the order added, 400 px apart.
         :raises NotFoundError: when Flowise has no component ``name`` (close names are
             suggested).
-        :raises FlowValidationError: when an input is not one the component declares, or
-            the component is an agent flow (v2) node.
+        :raises FlowValidationError: when an input is not one the component declares.
         :raises AlreadyExistsError: when ``id`` is taken.
         """
         if not isinstance(name, str):
