@@ -2,9 +2,10 @@
 
 Secrets are planted everywhere a user can put text (node inputs, credentials, labels, Flowise
 ``data`` fields, positions, node and edge ids, edge handles, the chatflow's name, a tool's
-description, function and schema, an assistant's details, the question, the answer and the
-retrieved documents), real operations run through a :class:`Workspace` with telemetry
-connected, and no serialized event may hold any of them. The tool's name is the one
+description, function and schema, an assistant's details, the question, the answer, the
+retrieved documents, an uploaded file's name and bytes, and overrides), real operations run
+through a :class:`Workspace` with telemetry connected, and no serialized event may hold any
+of them. The tool's name is the one
 user-chosen text the contract sends (``toolName``), so no secret is planted there.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowkit import signals
+from flowkit import Upload, signals
 from flowkit.model import Assistant, Chatflow, ChatType, Edge, Tool
 from flowkit.runtime import Document, Prediction, UpsertResult
 from flowkit.telemetry import MemorySink, Telemetry, TelemetryEvent, TelemetrySettings
@@ -74,6 +75,9 @@ class Secrets:
     assistant_instructions: str
     assistant_credential: str
     assistant_icon: str
+    upload_name: str
+    upload_data: str
+    override: str
 
     def all(self) -> list[str]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -180,6 +184,11 @@ def test_no_planted_secret_appears_in_any_serialized_event(s: Secrets, flowkit_h
         workspace = Workspace(strict_signals=True)
         flow = workspace.create_chatflow(planted_flow(s))
         upserted = workspace.upsert_vector(flow)
+        workspace.upsert_vector(
+            flow,
+            files=[Upload(name=f"{s.upload_name}.txt", data=s.upload_data.encode())],
+            overrides={"note": s.override},
+        )
         answer = workspace.predict(flow, f"Where is Paris? {s.question}")
         workspace.create_tool(
             Tool(
@@ -208,6 +217,7 @@ def test_no_planted_secret_appears_in_any_serialized_event(s: Secrets, flowkit_h
     # ...and none of them left in an event.
     assert [e.event for e in sink.events] == [
         "chatflow_created",
+        "vector_upserted",
         "vector_upserted",
         "prediction_sent",
         "tool_created",
