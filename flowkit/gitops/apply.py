@@ -4,9 +4,9 @@ folder, through the Workspace's public methods (so every signal is sent, on any 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from flowkit.gitops.folder import Document, flow_kind, to_assistant, to_chatflow, to_tool
 from flowkit.gitops.plan import Action, Change, Plan, PlanError
@@ -22,12 +22,17 @@ from flowkit.gitops.references import (
 )
 from flowkit.model import Assistant, Chatflow, Tool
 
-__all__ = ["Applied", "Writable", "apply"]
+__all__ = ["Applied", "Step", "Writable", "apply", "apply_steps", "drive"]
+
+_T = TypeVar("_T")
 
 
 class Writable(Readable, Protocol):
-    """What applying needs: a Workspace's create, update and delete methods."""
+    """What applying needs: a Workspace's listings, create, update and delete methods."""
 
+    def list_chatflows(self) -> list[Chatflow]: ...
+    def list_tools(self) -> list[Tool]: ...
+    def list_assistants(self) -> list[Assistant]: ...
     def get_chatflow(self, chatflow_id: str) -> Chatflow: ...
     def create_chatflow(self, flow: Chatflow) -> Chatflow: ...
     def update_chatflow(self, flow: Chatflow) -> Chatflow: ...
@@ -71,6 +76,30 @@ def apply(workspace: Writable, planned: Plan) -> list[Applied]:
         an entity went away since planning, ``FlowValidationError`` for an invalid flow, a
         Flowise API error, ...).
     """
+    return drive(workspace, apply_steps(planned))
+
+
+Step = tuple[str, tuple[Any, ...]]
+"""One call a plan's application makes on the workspace: a method name and its arguments
+(``("create_tool", (tool,))``); what it returns is sent back into the steps."""
+
+
+def drive(workspace: object, steps: Generator[Step, Any, _T]) -> _T:
+    """Run ``steps`` on a sync workspace: each step is its method called with the step's
+    arguments, its result sent back. :returns: what the steps return."""
+    try:
+        name, args = next(steps)
+        while True:
+            name, args = steps.send(getattr(workspace, name)(*args))
+    except StopIteration as stop:
+        result: _T = stop.value
+        return result
+
+
+def apply_steps(planned: Plan) -> Generator[Step, Any, list[Applied]]:
+    """:func:`apply` as the workspace calls it makes, for a sync or an async driver (see
+    :func:`drive`): one code path for :class:`~flowkit.Workspace` and
+    :class:`~flowkit.AsyncWorkspace`."""
     done: list[Applied] = []
     ids: dict[Reference, dict[str, str]] | None = None
     again: list[tuple[Change, str]] = []
@@ -78,9 +107,13 @@ def apply(workspace: Writable, planned: Plan) -> list[Applied]:
         sent, later = change, False
         if change.document.kind.entity == "chatflow" and change.action is not Action.DELETE:
             if ids is None:  # once the folder's tools and assistants are there (they come first)
-                ids = _ids_of(workspace)
+                ids = _ids_from(
+                    (yield ("list_chatflows", ())),
+                    (yield ("list_tools", ())),
+                    (yield ("list_assistants", ())),
+                )
             sent, later = _with_ids(change, ids)
-        entity_id = _carry_out(workspace, sent)
+        entity_id = yield from _carry_out(sent)
         done.append(Applied(sent, entity_id))
         if ids is not None and change.action is not Action.DELETE:
             _remember(ids, change.document, entity_id)
@@ -88,23 +121,23 @@ def apply(workspace: Writable, planned: Plan) -> list[Applied]:
             again.append((change, entity_id))
     for change, entity_id in again:  # flows in a circle: every id is known now
         update = replace(change, action=Action.UPDATE, target_id=entity_id)
-        _carry_out(workspace, _with_ids(update, ids or {})[0])
+        yield from _carry_out(_with_ids(update, ids or {})[0])
     return done
 
 
-def _ids_of(workspace: Writable) -> dict[Reference, dict[str, str]]:
+def _ids_from(
+    flows: list[Chatflow], tools: list[Tool], assistants: list[Assistant]
+) -> dict[Reference, dict[str, str]]:
     """Per reference, name -> id, of what the workspace holds now."""
-    assistants: dict[str, str] = {}
-    for assistant in workspace.assistants:
+    by_name: dict[str, str] = {}
+    for assistant in assistants:
         name = assistant.details.get("name")
         if isinstance(name, str):
-            assistants[name] = assistant.id
+            by_name[name] = assistant.id
     return {
-        TOOL: {tool.name: tool.id for tool in workspace.tools},
-        ASSISTANT: assistants,
-        FLOW: {
-            f"{flow_kind(flow.type).folder}/{flow.name}": flow.id for flow in workspace.chatflows
-        },
+        TOOL: {tool.name: tool.id for tool in tools},
+        ASSISTANT: by_name,
+        FLOW: {f"{flow_kind(flow.type).folder}/{flow.name}": flow.id for flow in flows},
     }
 
 
@@ -159,45 +192,34 @@ def _referenced_first(changes: tuple[Change, ...]) -> list[Change]:
     return result
 
 
-def _carry_out(workspace: Writable, change: Change) -> str:
+def _carry_out(change: Change) -> Generator[Step, Any, str]:
+    """The calls one change makes; returns the entity's id."""
     document = change.document
     entity = document.kind.entity
     if change.action is Action.DELETE:
         target = str(change.target_id)
-        {
-            "chatflow": workspace.delete_chatflow,
-            "tool": workspace.delete_tool,
-            "assistant": workspace.delete_assistant,
-        }[entity](target)
+        yield (f"delete_{entity}", (target,))
         return target
     sent = replace(document, data=change.resolved if change.resolved is not None else document.data)
     target_id = change.target_id if change.action is Action.UPDATE else None
+    saved: Chatflow | Tool | Assistant
     if entity == "chatflow":
-        return _save_flow(workspace, sent, target_id)
-    if entity == "tool":
+        flow = to_chatflow(sent, id=target_id)
+        if target_id is not None:
+            # The folder holds the graph; the record's own settings (deployed, apiConfig,
+            # chatbotConfig, ...) are the target's, and an update keeps them.
+            current: Chatflow = yield ("get_chatflow", (target_id,))
+            for field in type(current).model_fields:
+                if field not in _FROM_FOLDER:
+                    setattr(flow, field, getattr(current, field))
+        saved = yield (f"{'update' if target_id else 'create'}_chatflow", (flow,))
+    elif entity == "tool":
         tool = to_tool(sent, id=target_id)
-        saved_tool = workspace.update_tool(tool) if target_id else workspace.create_tool(tool)
-        return saved_tool.id
-    assistant = to_assistant(sent, id=target_id)
-    saved = (
-        workspace.update_assistant(assistant)
-        if target_id
-        else workspace.create_assistant(assistant)
-    )
+        saved = yield (f"{'update' if target_id else 'create'}_tool", (tool,))
+    else:
+        assistant = to_assistant(sent, id=target_id)
+        saved = yield (f"{'update' if target_id else 'create'}_assistant", (assistant,))
     return saved.id
-
-
-def _save_flow(workspace: Writable, document: Document, target_id: str | None) -> str:
-    flow = to_chatflow(document, id=target_id)
-    if target_id is None:
-        return workspace.create_chatflow(flow).id
-    # The folder holds the graph; the record's own settings (deployed, apiConfig,
-    # chatbotConfig, ...) are the target's, and an update keeps them.
-    current = workspace.get_chatflow(target_id)
-    for field in type(current).model_fields:
-        if field not in _FROM_FOLDER:
-            setattr(flow, field, getattr(current, field))
-    return workspace.update_chatflow(flow).id
 
 
 _FROM_FOLDER = frozenset({"id", "name", "type", "flow_extra", "updated_at"})

@@ -18,7 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["CREDENTIAL_KEYS", "PREFIX", "Credentials", "credentials_of", "named", "resolved"]
+__all__ = [
+    "CREDENTIAL_KEYS",
+    "PREFIX",
+    "Credentials",
+    "credentials_from",
+    "credentials_of",
+    "named",
+    "resolved",
+]
 
 PREFIX = "credential:"
 """How a file names a credential: ``"credential:mock-openai"``."""
@@ -81,8 +89,14 @@ def credentials_of(workspace: object) -> Credentials:
     listing: Callable[[], Iterable[Any]] | None = getattr(client, "list_credentials", None)
     if listing is None:
         return Credentials.by_name()
+    return credentials_from(listing())
+
+
+def credentials_from(records: Iterable[Any]) -> Credentials:
+    """Return the credentials a server listed: records (objects or dicts) with ``id`` and
+    ``name``."""
     pairs = []
-    for record in listing():
+    for record in records:
         get = record.get if isinstance(record, dict) else lambda key, r=record: getattr(r, key)
         pairs.append((str(get("id")), str(get("name"))))
     return Credentials(pairs)
