@@ -173,7 +173,7 @@ class AsyncFlowRuns:
         :raises NotFoundError: when the chatflow is not saved.
         :raises FlowValidationError: when no single vector store can be chosen.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises ArgumentTypeError: when an argument has the wrong type (``sessionId``
+        :raises ArgumentTypeError: when an argument has the wrong type (``files``
             included).
         """
         request, result, duration = await self._run_flow(

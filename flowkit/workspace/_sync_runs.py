@@ -174,7 +174,8 @@ class FlowRuns:
         :raises NotFoundError: when the chatflow is not saved.
         :raises FlowValidationError: when no single vector store can be chosen.
         :raises ComponentError: when a node has no component or its component failed.
-        :raises ArgumentTypeError: when an argument has the wrong type.
+        :raises ArgumentTypeError: when an argument has the wrong type (``files``
+            included).
         """
         request, result, duration = self._run_flow(
             "upsert_vector",
