@@ -12,7 +12,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from flowkit import signals
-from flowkit.backends.base import Upload
 from flowkit.errors import (
     AlreadyExistsError,
     ArgumentTypeError,
@@ -32,7 +31,7 @@ from flowkit.model import (
     Node,
     Tool,
 )
-from flowkit.model.messages import ChatMessage
+from flowkit.model.messages import ChatMessage, Upload
 from flowkit.runtime import Document, Prediction, RunContext, UpsertResult, component
 from flowkit.workspace import AsyncWorkspace, Workspace
 

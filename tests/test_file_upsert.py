@@ -95,8 +95,8 @@ def test_the_async_twin_loads_files_the_same_way() -> None:
 @pytest.mark.parametrize(
     ("files", "says"),
     [
-        ("notes.txt", "files must be a list of flowkit.backends.base.Upload, got str"),
-        ([b"Kites need wind."], "files must hold flowkit.backends.base.Upload objects"),
+        ("notes.txt", "files must be a list of Upload objects, got str"),
+        ([b"Kites need wind."], "files must hold flowkit.Upload objects"),
         (upload("x"), "files must be a list"),
     ],
 )

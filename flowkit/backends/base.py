@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowkit.model import Chatflow, ChatType
-from flowkit.model.messages import ChatMessage
+from flowkit.model.messages import ChatMessage, Upload
 from flowkit.runtime import Prediction, UpsertResult
 from flowkit.storage.base import Entity, EntityT
 from flowkit.storage.upserts import UpsertRecord
@@ -29,21 +29,6 @@ __all__ = [
     "Upload",
     "UpsertRequest",
 ]
-
-
-class Upload(BaseModel):
-    """A file sent with a prediction or an upsert.
-
-    :param name: the file's name.
-    :param data: its bytes.
-    :param mime: its media type.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    data: bytes
-    mime: str = "application/octet-stream"
 
 
 class UpsertRequest(BaseModel):

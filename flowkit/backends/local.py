@@ -122,6 +122,7 @@ class LocalBackend(Engine):
             overrides=request.overrides,
             state=state,
             history=self._history(request),
+            uploads=request.uploads,
         )
         result = prediction(request.chat_id, output, end)
         return result, self._record(request, result)
@@ -265,6 +266,7 @@ class AsyncLocalBackend(Engine):
             overrides=request.overrides,
             state=state,
             history=self._history(request),
+            uploads=request.uploads,
         )
         result = prediction(request.chat_id, output, end)
         return result, await self._io(self._record, request, result)

@@ -1,4 +1,5 @@
-"""One message of a conversation with a chatflow: :class:`ChatMessage`."""
+"""One message of a conversation with a chatflow (:class:`ChatMessage`), and a file sent with
+a question or an upsert (:class:`Upload`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowkit.model.chatflow import new_id, utc_now
 
-__all__ = ["ChatMessage", "Role"]
+__all__ = ["ChatMessage", "Role", "Upload"]
 
 
 class Role(StrEnum):
@@ -38,3 +39,18 @@ class ChatMessage(BaseModel):
     content: str
     created_at: datetime = Field(default_factory=utc_now)
     id: str = Field(default_factory=new_id)
+
+
+class Upload(BaseModel):
+    """A file sent with a prediction or an upsert.
+
+    :param name: the file's name.
+    :param data: its bytes.
+    :param mime: its media type.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    data: bytes
+    mime: str = "application/octet-stream"

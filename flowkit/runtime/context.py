@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowkit.model import Chatflow, Node
-from flowkit.model.messages import ChatMessage
+from flowkit.model.messages import ChatMessage, Upload
 
 __all__ = ["Mode", "RunContext"]
 
@@ -35,6 +35,7 @@ class RunContext:
     :param history: the conversation so far (this chat id's stored questions and answers,
         oldest first; empty for a new chat or outside predict); ``bufferMemory`` reads it.
         A local backend reads it from its store only when a component first uses it.
+    :param uploads: the files sent with the question (predict), as Flowise's ``uploads``.
     """
 
     node: Node
@@ -47,3 +48,4 @@ class RunContext:
     stop_node_id: str | None
     workspace: object | None
     history: Sequence[ChatMessage] = ()
+    uploads: Sequence[Upload] = ()

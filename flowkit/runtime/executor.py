@@ -22,7 +22,7 @@ from typing import Any
 from flowkit import signals
 from flowkit.errors import ArgumentTypeError, ComponentError, FlowkitError
 from flowkit.model import Chatflow, Edge, Node
-from flowkit.model.messages import ChatMessage
+from flowkit.model.messages import ChatMessage, Upload
 from flowkit.runtime.context import Mode, RunContext
 from flowkit.runtime.registry import Component, ComponentRegistry
 
@@ -200,6 +200,7 @@ def _prepare(
     stop_node_id: str | None,
     workspace: object | None,
     history: Sequence[ChatMessage] = (),
+    uploads: Sequence[Upload] = (),
 ) -> tuple[_Plan, RunContext]:
     """Check and plan the run (see :func:`_plan`) and make the context its nodes share."""
     overrides = overrides if overrides is not None else {}
@@ -215,6 +216,7 @@ def _prepare(
         stop_node_id=stop_node_id,
         workspace=workspace,
         history=history,
+        uploads=uploads,
     )
     return plan, base
 
@@ -232,6 +234,7 @@ def run(
     stop_node_id: str | None = None,
     workspace: object | None = None,
     history: Sequence[ChatMessage] = (),
+    uploads: Sequence[Upload] = (),
 ) -> Any:
     """Run ``target_node_id`` and everything that feeds it; return the target's output.
 
@@ -254,6 +257,7 @@ def run(
     :param stop_node_id: the vector store an upsert stops at, passed through.
     :param workspace: the calling workspace, passed through.
     :param history: the conversation so far, given to components as ``context.history``.
+    :param uploads: the files sent with the question, given as ``context.uploads``.
     :returns: the target node's output.
     :raises ComponentError: before anything runs, when a node has no registered component
         (the message shows how to register one) or an ``async`` one (use :func:`arun`);
@@ -276,6 +280,7 @@ def run(
         stop_node_id=stop_node_id,
         workspace=workspace,
         history=history,
+        uploads=uploads,
     )
     outputs: dict[str, Any] = {}
     for step in plan.steps:
@@ -313,6 +318,7 @@ async def arun(
     stop_node_id: str | None = None,
     workspace: object | None = None,
     history: Sequence[ChatMessage] = (),
+    uploads: Sequence[Upload] = (),
 ) -> Any:
     """Like :func:`run`, awaiting ``async`` components; sync ones are called directly.
 
@@ -334,6 +340,7 @@ async def arun(
     :param stop_node_id: the vector store an upsert stops at, passed through.
     :param workspace: the calling workspace, passed through.
     :param history: the conversation so far, given to components as ``context.history``.
+    :param uploads: the files sent with the question, given as ``context.uploads``.
     :returns: the target node's output.
     :raises ComponentError: before anything runs, when a node has no registered component;
         while running, when a component raises (chained; a :class:`ComponentError` passes
@@ -355,6 +362,7 @@ async def arun(
         stop_node_id=stop_node_id,
         workspace=workspace,
         history=history,
+        uploads=uploads,
     )
     outputs: dict[str, Any] = {}
     for step in plan.steps:

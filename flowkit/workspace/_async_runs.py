@@ -203,6 +203,8 @@ class AsyncFlowRuns:
         chat_id: str | None = None,
         chat_type: ChatType | str = ChatType.EXTERNAL,
         overrides: Mapping[str, Any] | None = None,
+        history: Sequence[ChatMessage] | None = None,
+        uploads: Sequence[Upload] = (),
     ) -> Prediction:
         """Answer ``question`` with the saved chatflow; send
         :data:`~flowkit.signals.prediction_sent`.
@@ -214,6 +216,10 @@ class AsyncFlowRuns:
         :param chat_type: where the question came from (``EXTERNAL`` by default, as the API).
         :param overrides: Flowise ``overrideConfig`` (its ``sessionId`` names the
             conversation when ``chat_id`` does not).
+        :param history: earlier messages to answer with, instead of the stored conversation
+            (Flowise's ``history``).
+        :param uploads: files sent with the question (Flowise's ``uploads``); flowkit's own
+            engine gives them to components as ``context.uploads``.
         :raises NotFoundError: when the chatflow is not saved.
         :raises FlowValidationError: when the flow has no valid ending node.
         :raises ComponentError: when a node has no component or its component failed.
@@ -225,7 +231,7 @@ class AsyncFlowRuns:
             flow_or_id,
             chat_type,
             lambda flow: predict_request(
-                flow, question, chat_id, chat_type_of(chat_type), overrides
+                flow, question, chat_id, chat_type_of(chat_type), overrides, history, uploads
             ),
             self.backend.predict,
         )
@@ -242,6 +248,8 @@ class AsyncFlowRuns:
         chat_id: str | None = None,
         chat_type: ChatType | str = ChatType.EXTERNAL,
         overrides: Mapping[str, Any] | None = None,
+        history: Sequence[ChatMessage] | None = None,
+        uploads: Sequence[Upload] = (),
     ) -> AsyncIterator[StreamEvent]:
         """Like :meth:`predict`, yielding the answer as :class:`StreamEvent` objects.
 
@@ -259,7 +267,9 @@ class AsyncFlowRuns:
         try:
             flow = await self._flow(flow_or_id, "predict")
             found.append(flow)
-            request = predict_request(flow, question, chat_id, chat_type_of(chat_type), overrides)
+            request = predict_request(
+                flow, question, chat_id, chat_type_of(chat_type), overrides, history, uploads
+            )
             reader = StreamReader(request)
             async for event in self.backend.stream(request):
                 reader.read(event)

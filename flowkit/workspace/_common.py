@@ -4,14 +4,15 @@ checks, building run requests and signal arguments, and reading a stream's answe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flowkit import signals
-from flowkit.backends.base import PredictRequest, Upload, UpsertRequest
+from flowkit.backends.base import PredictRequest, UpsertRequest
 from flowkit.backends.events import END, ERROR, METADATA, SOURCE_DOCUMENTS, TOKEN, StreamEvent
 from flowkit.errors import ArgumentTypeError, FlowiseAPIError
 from flowkit.model import Assistant, Chatflow, ChatType, FlowType, Tool
 from flowkit.model.chatflow import new_id
+from flowkit.model.messages import ChatMessage, Upload
 from flowkit.runtime import Document, Prediction
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "prediction_args",
     "upsert_request",
 ]
+
+_Item = TypeVar("_Item", Upload, ChatMessage)
 
 KINDS: dict[str, type[Chatflow] | type[Tool] | type[Assistant]] = {
     "chatflow": Chatflow,
@@ -122,27 +125,42 @@ def upsert_request(
         raise ArgumentTypeError(
             f"stop_node_id must be a node id (str) or None, got {type(stop_node_id).__name__}"
         )
-    if isinstance(files, str | bytes) or not isinstance(files, Sequence):
-        raise ArgumentTypeError(
-            f"files must be a list of flowkit.backends.base.Upload, got {type(files).__name__}"
-        )
-    wrong = [type(f).__name__ for f in files if not isinstance(f, Upload)]
-    if wrong:
-        raise ArgumentTypeError(
-            f"files must hold flowkit.backends.base.Upload objects "
-            f"(Upload(name=..., data=b'...', mime=...)), got {', '.join(wrong)}"
-        )
     return UpsertRequest(
         flow=flow,
         stop_node_id=stop_node_id,
         chat_type=chat_type,
         overrides=_overrides(overrides),
-        files=tuple(files),
+        files=_items(files, Upload, "files"),
     )
 
 
+_HOW = {
+    Upload: "flowkit.Upload objects (Upload(name=..., data=b'...', mime=...))",
+    ChatMessage: "flowkit.ChatMessage objects",
+}
+
+
+def _items(value: object, kind: type[_Item], name: str) -> tuple[_Item, ...]:
+    """``value`` as a tuple of ``kind``. :raises ArgumentTypeError: when it is not a
+    sequence (a str or bytes is not) of ``kind``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ArgumentTypeError(
+            f"{name} must be a list of {kind.__name__} objects, got {type(value).__name__}"
+        )
+    wrong = [type(item).__name__ for item in value if not isinstance(item, kind)]
+    if wrong:
+        raise ArgumentTypeError(f"{name} must hold {_HOW[kind]}, got {', '.join(wrong)}")
+    return tuple(value)
+
+
 def predict_request(
-    flow: Chatflow, question: object, chat_id: object, chat_type: ChatType, overrides: object
+    flow: Chatflow,
+    question: object,
+    chat_id: object,
+    chat_type: ChatType,
+    overrides: object,
+    history: object = None,
+    uploads: object = (),
 ) -> PredictRequest:
     """Check a prediction's arguments and build its request.
 
@@ -152,8 +170,9 @@ def predict_request(
     the same conversation, and its memory, on every backend.
 
     :raises ArgumentTypeError: when ``question`` is not a str, ``chat_id`` not a non-empty
-        str or None, ``overrides`` not a mapping or None, or its ``sessionId`` not a
-        non-empty str.
+        str or None, ``overrides`` not a mapping or None, its ``sessionId`` not a
+        non-empty str, ``history`` not a sequence of :class:`ChatMessage` or None, or
+        ``uploads`` not a sequence of :class:`Upload`.
     """
     if not isinstance(question, str):
         raise ArgumentTypeError(f"question must be a str, got {type(question).__name__}")
@@ -168,6 +187,8 @@ def predict_request(
         chat_id=chat_id or _session_id(checked) or new_id(),
         chat_type=chat_type,
         overrides=checked,
+        history=None if history is None else _items(history, ChatMessage, "history"),
+        uploads=_items(uploads, Upload, "uploads"),
     )
 
 
