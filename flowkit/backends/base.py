@@ -61,6 +61,10 @@ class PredictRequest(BaseModel):
     :param overrides: Flowise ``overrideConfig``.
     :param history: earlier messages to answer with, instead of the stored conversation.
     :param uploads: files sent with the question.
+    :param session_id: the memory session the caller named, as Flowise decides it for an
+        API call: ``overrideConfig.sessionId``, else the chat id the caller gave; ``None``
+        (an internal call, or none named) lets the flow decide: its memory node's
+        ``sessionId``, else ``chat_id``.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -72,6 +76,7 @@ class PredictRequest(BaseModel):
     overrides: Mapping[str, Any] | None = None
     history: Sequence[ChatMessage] | None = None
     uploads: Sequence[Upload] = Field(default=())
+    session_id: str | None = None
 
 
 @runtime_checkable

@@ -25,7 +25,14 @@ from flowkit.storage.memory import MemoryStore
 from flowkit.storage.revisions import RevisionStore
 from flowkit.storage.upserts import UpsertHistoryStore, UpsertRecord
 
-__all__ = ["FILE_INPUTS", "ChangeCounter", "Engine", "stream_events", "upsert_overrides"]
+__all__ = [
+    "FILE_INPUTS",
+    "ChangeCounter",
+    "Engine",
+    "memory_session",
+    "stream_events",
+    "upsert_overrides",
+]
 
 FILE_INPUTS: dict[str, str] = {
     ".txt": "txtFile",
@@ -64,6 +71,24 @@ def upsert_overrides(request: UpsertRequest) -> Mapping[str, Any] | None:
 def _data_uri(upload: Upload) -> str:
     encoded = base64.b64encode(upload.data).decode("ascii")
     return f"data:{upload.mime};base64,{encoded},filename:{upload.name}"
+
+
+_MEMORY = "Memory"
+
+
+def memory_session(request: PredictRequest) -> str:
+    """The memory session of a prediction, as Flowise's ``getMemorySessionId``: the session
+    the caller named (:attr:`PredictRequest.session_id`), else the ``sessionId`` input of
+    the flow's memory node (its first node of category ``Memory``), else the chat id."""
+    if request.session_id:
+        return request.session_id
+    for node in request.flow.nodes:
+        if node.category == _MEMORY:
+            named = node.inputs.get("sessionId")
+            if isinstance(named, str) and named:
+                return named
+            break
+    return request.chat_id
 
 
 _PIECE = re.compile(r"\s*\S+|\s+")
@@ -149,26 +174,35 @@ class Engine:
         return saved, state
 
     def _record(self, request: PredictRequest, result: Prediction) -> str:
-        """Keep the question and the answer; return the answer's message id."""
+        """Keep the question and the answer, under the run's memory session; return the
+        answer's message id."""
+        session = memory_session(request)
         question = ChatMessage(
             chatflow_id=request.flow.id,
             chat_id=result.chat_id,
+            session_id=session,
             role=Role.USER,
             content=request.question,
         )
         answer = ChatMessage(
-            chatflow_id=request.flow.id, chat_id=result.chat_id, role=Role.API, content=result.text
+            chatflow_id=request.flow.id,
+            chat_id=result.chat_id,
+            session_id=session,
+            role=Role.API,
+            content=result.text,
         )
         self.store.add_chat_messages([question, answer])
         return answer.id
 
     def _history(self, request: PredictRequest) -> Sequence[ChatMessage]:
         """The conversation so far: the request's own history, else the stored messages of
-        its chat id (read only if a component uses them)."""
+        its memory session (:func:`memory_session`; read only if a component uses them)."""
         if request.history is not None:
             return request.history
-        flow_id, chat_id = request.flow.id, request.chat_id
-        return LazyHistory(lambda: self.store.chat_messages(flow_id, chat_id))
+        flow_id, chat_id, session = request.flow.id, request.chat_id, memory_session(request)
+        if session == chat_id:  # the usual case, in any Store
+            return LazyHistory(lambda: self.store.chat_messages(flow_id, chat_id))
+        return LazyHistory(lambda: self.store.chat_messages(flow_id, session=session))
 
     def _keep_upsert(self, flow_id: str, result: UpsertResult) -> None:
         """Record the upsert (Flowise's upsert_history) when the store keeps such records."""

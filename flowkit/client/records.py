@@ -211,7 +211,7 @@ def credential_from_record(record: Any) -> Credential:
 
 
 def chat_message_from_record(record: Any) -> ChatMessage:
-    """A stored message; Flowise's ``chatflowid``/``chatId``/``role``/``content``."""
+    """A stored message; Flowise's ``chatflowid``/``chatId``/``sessionId``/``role``/``content``."""
     if not isinstance(record, dict):
         raise FlowValidationError(f"not a Flowise chat message: {_preview(record)}")
     fields: dict[str, Any] = {
@@ -220,6 +220,8 @@ def chat_message_from_record(record: Any) -> ChatMessage:
         "role": Role(record.get("role") or Role.API),
         "content": record.get("content") or "",
     }
+    if isinstance(record.get("sessionId"), str) and record["sessionId"]:
+        fields["session_id"] = record["sessionId"]  # kept only when it is not the chat id
     for key, field in (("id", "id"), ("createdDate", "created_at")):
         if record.get(key):
             fields[field] = record[key]

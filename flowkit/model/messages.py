@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flowkit.model.chatflow import new_id, utc_now
 
@@ -29,6 +29,9 @@ class ChatMessage(BaseModel):
     :param content: the text.
     :param created_at: when it was stored (UTC).
     :param id: the message's id (a uuid4 string unless given).
+    :param session_id: the memory session the message belongs to, as Flowise's
+        ``sessionId``, when it is not the conversation itself (``None``: the chat id; a
+        value equal to the chat id is kept as ``None``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -39,6 +42,18 @@ class ChatMessage(BaseModel):
     content: str
     created_at: datetime = Field(default_factory=utc_now)
     id: str = Field(default_factory=new_id)
+    session_id: str | None = None
+
+    @model_validator(mode="after")
+    def _session_is_not_the_chat(self) -> ChatMessage:
+        if self.session_id is not None and self.session_id == self.chat_id:
+            object.__setattr__(self, "session_id", None)
+        return self
+
+    @property
+    def session(self) -> str:
+        """The memory session: ``session_id``, else the chat id."""
+        return self.session_id if self.session_id is not None else self.chat_id
 
 
 class Upload(BaseModel):

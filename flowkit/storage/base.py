@@ -73,10 +73,10 @@ class Store(Protocol):
         ...
 
     def chat_messages(
-        self, chatflow_id: str, chat_id: str | None = None
+        self, chatflow_id: str, chat_id: str | None = None, *, session: str | None = None
     ) -> builtins.list[ChatMessage]:
-        """The messages of a chatflow (of one conversation when ``chat_id`` is given), oldest
-        first."""
+        """The messages of a chatflow (of one conversation when ``chat_id`` is given, of one
+        memory session, :attr:`ChatMessage.session`, when ``session`` is), oldest first."""
         ...
 
     def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:

@@ -32,15 +32,24 @@ class EngineTables(WorkspaceFile):
         :raises AlreadyExistsError: when a message's id is stored already.
         """
         values = [
-            (m.id, m.role.value, m.chatflow_id, m.chat_id, m.content, m.created_at.isoformat())
+            (
+                m.id,
+                m.role.value,
+                m.chatflow_id,
+                m.chat_id,
+                m.session,
+                m.content,
+                m.created_at.isoformat(),
+            )
             for m in messages
         ]
 
         def insert(conn: sqlite3.Connection) -> None:
             try:
                 conn.executemany(
-                    "INSERT INTO chat_message (id, role, chatflowid, chatId, content, createdDate) "
-                    "VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO chat_message "
+                    "(id, role, chatflowid, chatId, sessionId, content, createdDate) "
+                    "VALUES (?,?,?,?,?,?,?)",
                     values,
                 )
             except sqlite3.IntegrityError:
@@ -54,17 +63,22 @@ class EngineTables(WorkspaceFile):
             self._write(insert)
 
     def chat_messages(
-        self, chatflow_id: str, chat_id: str | None = None
+        self, chatflow_id: str, chat_id: str | None = None, *, session: str | None = None
     ) -> builtins.list[ChatMessage]:
-        """The messages of a chatflow (of one conversation when ``chat_id`` is given), oldest
-        first."""
-        sql = "SELECT id, role, chatflowid, chatId, content, createdDate FROM chat_message "
-        if chat_id is None:
-            sql += "WHERE chatflowid = ? ORDER BY seq"
-            params: tuple[str, ...] = (chatflow_id,)
-        else:
-            sql += "WHERE chatflowid = ? AND chatId = ? ORDER BY seq"
-            params = (chatflow_id, chat_id)
+        """The messages of a chatflow (of one conversation when ``chat_id`` is given, of one
+        memory session when ``session`` is), oldest first."""
+        sql = (
+            "SELECT id, role, chatflowid, chatId, sessionId, content, createdDate "
+            "FROM chat_message WHERE chatflowid = ?"
+        )
+        params: list[str] = [chatflow_id]
+        if chat_id is not None:
+            sql += " AND chatId = ?"
+            params.append(chat_id)
+        if session is not None:
+            sql += " AND sessionId = ?"
+            params.append(session)
+        sql += " ORDER BY seq"
         rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [
             ChatMessage(
@@ -72,10 +86,11 @@ class EngineTables(WorkspaceFile):
                 role=Role(role),
                 chatflow_id=flow,
                 chat_id=chat,
+                session_id=session_id,
                 content=content,
                 created_at=datetime.fromisoformat(at),
             )
-            for i, role, flow, chat, content, at in rows
+            for i, role, flow, chat, session_id, content, at in rows
         ]
 
     def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:

@@ -171,13 +171,19 @@ class MemoryStore:
                 self._messages.setdefault(message.chatflow_id, []).append(message)
 
     def chat_messages(
-        self, chatflow_id: str, chat_id: str | None = None
+        self, chatflow_id: str, chat_id: str | None = None, *, session: str | None = None
     ) -> builtins.list[ChatMessage]:
-        """The messages of a chatflow (of one conversation when ``chat_id`` is given), oldest
-        first (messages are immutable, so they are not copied)."""
+        """The messages of a chatflow (of one conversation when ``chat_id`` is given, of one
+        memory session when ``session`` is), oldest first (messages are immutable, so they
+        are not copied)."""
         with self._lock:
             kept = list(self._messages.get(chatflow_id, ()))
-        return kept if chat_id is None else [m for m in kept if m.chat_id == chat_id]
+        return [
+            m
+            for m in kept
+            if (chat_id is None or m.chat_id == chat_id)
+            and (session is None or m.session == session)
+        ]
 
     def delete_chat_messages(self, chatflow_id: str, chat_id: str | None = None) -> int:
         """Delete a chatflow's messages (one conversation's when ``chat_id`` is given).

@@ -107,6 +107,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (chatflow_id, node_id)
         ) WITHOUT ROWID""",
     ),
+    # 2: each chat message's memory session (Flowise's chat_message.sessionId): the chat id
+    # unless the caller or the memory node named another.
+    (
+        "ALTER TABLE chat_message ADD COLUMN sessionId TEXT",
+        "UPDATE chat_message SET sessionId = chatId",
+        "CREATE INDEX chat_message_session ON chat_message (chatflowid, sessionId, seq)",
+    ),
 )
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 

@@ -167,7 +167,8 @@ def predict_request(
     The chat id is Flowise's: ``chat_id`` when given, else the ``sessionId`` of
     ``overrides`` (Flowise's ``chatId ?? overrideConfig.sessionId ?? uuid``), else a fresh
     uuid4. So a caller who names the session only (as many Flowise clients do) continues
-    the same conversation, and its memory, on every backend.
+    the same conversation, and its memory, on every backend. The memory session is
+    Flowise's too (:attr:`PredictRequest.session_id`).
 
     :raises ArgumentTypeError: when ``question`` is not a str, ``chat_id`` not a non-empty
         str or None, ``overrides`` not a mapping or None, its ``sessionId`` not a
@@ -181,12 +182,16 @@ def predict_request(
             f"chat_id must be a non-empty str or None (for a new conversation), got {chat_id!r}"
         )
     checked = _overrides(overrides)
+    named = _session_id(checked)
     return PredictRequest(
         flow=flow,
         question=question,
-        chat_id=chat_id or _session_id(checked) or new_id(),
+        chat_id=chat_id or named or new_id(),
         chat_type=chat_type,
         overrides=checked,
+        # Flowise's getMemorySessionId: an API call's memory follows the session it names,
+        # else the chat id it gave; an internal one follows the flow's memory node.
+        session_id=(named or chat_id) if chat_type is ChatType.EXTERNAL else None,
         history=None if history is None else _items(history, ChatMessage, "history"),
         uploads=_items(uploads, Upload, "uploads"),
     )

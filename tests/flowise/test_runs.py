@@ -152,6 +152,22 @@ def test_a_session_id_alone_names_the_conversation_as_on_a_local_workspace(
     assert len(conversation) == 4
 
 
+def test_a_chat_named_beside_a_session_keeps_its_messages_in_that_session(
+    workspace: Workspace, saved: Chatflow
+) -> None:
+    workspace.predict(
+        saved, "first question", chat_id="flowkit-chat-s", overrides={"sessionId": "flowkit-s"}
+    )
+
+    messages = workspace.chat_messages(saved, chat_id="flowkit-chat-s")
+
+    # As a local workspace keeps them (tests/storage/test_workspace_file.py).
+    assert [(m.chat_id, m.session) for m in messages] == [
+        ("flowkit-chat-s", "flowkit-s"),
+        ("flowkit-chat-s", "flowkit-s"),
+    ]
+
+
 def test_the_async_workspace_streams_the_same_answer(server: Server, rag_flow: Chatflow) -> None:
     async def main() -> tuple[str, str]:
         async with AsyncWorkspace.connect(server.url, api_key=server.api_key) as workspace:

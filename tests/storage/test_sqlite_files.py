@@ -145,3 +145,46 @@ def test_migrations_run_forward_in_one_transaction(
     with sqlite3.connect(path) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
     assert versions == list(range(1, len(fixed) + 1))
+
+
+def test_a_version_1_file_gains_memory_sessions_keeping_its_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowkit.model.messages import ChatMessage, Role
+
+    path = tmp_path / "v1.db"
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
+    flow = small_flow()
+    with SQLiteStore(path) as store:  # a file as flowkit wrote it before sessions
+        store.save(flow)
+    with sqlite3.connect(path) as conn:  # a message in the version 1 table, as v1 wrote it
+        conn.execute(
+            "INSERT INTO chat_message (id, role, chatflowid, chatId, content, createdDate) "
+            "VALUES ('m1', 'userMessage', ?, 'c1', 'hi', '2026-12-01T00:00:00+00:00')",
+            (flow.id,),
+        )
+    monkeypatch.undo()
+
+    with SQLiteStore(path) as store:
+        old = store.chat_messages(flow.id, session="c1")
+        store.add_chat_messages(
+            [
+                ChatMessage(
+                    chatflow_id=flow.id,
+                    chat_id="c2",
+                    session_id="team",
+                    role=Role.USER,
+                    content="yo",
+                )
+            ]
+        )
+        team = store.chat_messages(flow.id, session="team")
+        every = store.chat_messages(flow.id)
+
+    assert [(m.chat_id, m.session_id, m.content) for m in old] == [("c1", None, "hi")]
+    assert [(m.chat_id, m.session, m.content) for m in team] == [("c2", "team", "yo")]
+    assert len(every) == 2
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions == [1, 2]

@@ -312,8 +312,44 @@ def test_a_session_id_alone_names_the_conversation_as_in_flowise(
     assert prompts[1].endswith(
         f"Human: my name is Ada\nAI: {first.text}\nQuestion: what is my name?"
     )
-    assert "Ada" not in prompts[2]  # a chat_id given wins, as Flowise's chatId does
+    # A chat_id given names the conversation (Flowise's chatId), but the memory follows the
+    # session the call names (Flowise's getMemorySessionId for an API call).
+    assert "Human: my name is Ada" in prompts[2]
     assert len(ws.chat_messages(flow, "user-7")) == 4
+    assert [m.session for m in ws.chat_messages(flow, "chat-9")] == ["user-7", "user-7"]
+
+
+def _memory_flow_with_session(session: str) -> Chatflow:
+    flow = _memory_flow()
+    flow.node("bufferMemory_0").inputs["sessionId"] = session
+    return flow
+
+
+def test_the_memory_nodes_session_is_shared_unless_the_call_names_one(
+    chat_workspace: tuple[Workspace, list[str]],
+) -> None:
+    ws, prompts = chat_workspace
+    flow = ws.create_chatflow(_memory_flow_with_session("team"))
+    ws.predict(flow, "my name is Ada", chat_type="INTERNAL", chat_id="a")
+    ws.predict(flow, "who am I?", chat_type="INTERNAL", chat_id="b")  # another chat, same memory
+    ws.predict(flow, "and now?", chat_id="c")  # an API call naming its chat: its own memory
+
+    assert "Human: my name is Ada" in prompts[1]
+    assert "Ada" not in prompts[2]
+    assert [m.session for m in ws.chat_messages(flow)] == ["team"] * 4 + ["c"] * 2
+
+
+def test_an_internal_call_ignores_the_session_in_its_overrides(
+    chat_workspace: tuple[Workspace, list[str]],
+) -> None:
+    ws, prompts = chat_workspace
+    flow = ws.create_chatflow(_memory_flow())
+    ws.predict(
+        flow, "my name is Ada", chat_type="INTERNAL", chat_id="a", overrides={"sessionId": "s"}
+    )
+    ws.predict(flow, "who am I?", chat_type="INTERNAL", chat_id="b", overrides={"sessionId": "s"})
+
+    assert "Ada" not in prompts[1]  # Flowise's UI chats keep their own memory
 
 
 @pytest.mark.parametrize("session", ["", 7, ["user-7"]])
