@@ -116,6 +116,11 @@ def problems(flow: GraphView) -> list[str]:
             )
         else:
             found.append("no valid ending node: no node has incoming and no outgoing edges")
+        if any(n.category == "Agent Flows" for n in flow.nodes):
+            found.append(
+                f"the flow holds agent flow (v2) nodes but its type is {flow.type.value}: "
+                "make it Chatflow(..., type=FlowType.AGENTFLOW)"
+            )
     if flow.type is FlowType.AGENTFLOW:
         starts = [n.id for n in flow.nodes if n.name == START_AGENTFLOW]
         if len(starts) != 1:

@@ -335,3 +335,15 @@ def test_a_model_config_is_an_input_of_an_agent_flow_node() -> None:
     )
 
     assert llm.inputs["llmModelConfig"] == config
+
+
+def test_agent_flow_nodes_in_a_chatflow_say_which_type_the_flow_needs() -> None:
+    flow = Chatflow(name="typed wrong")
+    flow.connect(flow.add_flowise_node("startAgentflow"), flow.add_flowise_node("llmAgentflow"))
+
+    with pytest.raises(
+        FlowValidationError, match=r"make it Chatflow\(..., type=FlowType.AGENTFLOW\)"
+    ):
+        flow.check()
+    flow.type = FlowType.AGENTFLOW
+    flow.check()
