@@ -186,16 +186,7 @@ class SQLiteStore(EngineTables):
         conn.execute(
             "UPDATE chat_flow SET name = ?, flowData = ?, type = ?, createdDate = ?, "
             "updatedDate = ?, fields = ?, revision = ? WHERE id = ?",
-            (
-                row.name,
-                row.flow_data,
-                row.type,
-                row.created_date,
-                row.updated_date,
-                row.fields,
-                number,
-                row.id,
-            ),
+            (*_content(row), number, row.id),
         )
         _add_revision(conn, row, number)
         bump_generation(conn, row.id)
@@ -315,35 +306,21 @@ def _kind_name(kind: type[Any]) -> str:
     )
 
 
+def _content(row: ChatflowRow) -> tuple[str, ...]:
+    """A chatflow's stored content, in the column order name, flowData, type, createdDate,
+    updatedDate, fields (chat_flow and chatflow_revision alike)."""
+    return (row.name, row.flow_data, row.type, row.created_date, row.updated_date, row.fields)
+
+
 def _flow_values(row: ChatflowRow, number: int) -> tuple[Any, ...]:
-    return (
-        row.id,
-        row.name,
-        row.flow_data,
-        row.type,
-        row.created_date,
-        row.updated_date,
-        row.fields,
-        number,
-    )
+    return (row.id, *_content(row), number)
 
 
 def _add_revision(conn: sqlite3.Connection, row: ChatflowRow, number: int) -> None:
     conn.execute(
         "INSERT INTO chatflow_revision (chatflow_id, number, created_date, content_hash, name, "
         "flowData, type, createdDate, updatedDate, fields) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (
-            row.id,
-            number,
-            datetime.now(UTC).isoformat(),
-            row.hash,
-            row.name,
-            row.flow_data,
-            row.type,
-            row.created_date,
-            row.updated_date,
-            row.fields,
-        ),
+        (row.id, number, datetime.now(UTC).isoformat(), row.hash, *_content(row)),
     )
 
 
