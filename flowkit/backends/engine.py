@@ -173,33 +173,28 @@ class Engine:
         self._read[flow.id] = (number, saved, state)
         return saved, state
 
-    def _record(self, request: PredictRequest, result: Prediction) -> str:
-        """Keep the question and the answer, under the run's memory session; return the
-        answer's message id."""
-        session = memory_session(request)
-        question = ChatMessage(
-            chatflow_id=request.flow.id,
-            chat_id=result.chat_id,
-            session_id=session,
-            role=Role.USER,
-            content=request.question,
-        )
-        answer = ChatMessage(
-            chatflow_id=request.flow.id,
-            chat_id=result.chat_id,
-            session_id=session,
-            role=Role.API,
-            content=result.text,
+    def _record(self, request: PredictRequest, result: Prediction, session: str) -> str:
+        """Keep the question and the answer under the run's memory ``session`` (see
+        :func:`memory_session`); return the answer's message id."""
+        question, answer = (
+            ChatMessage(
+                chatflow_id=request.flow.id,
+                chat_id=result.chat_id,
+                session_id=session,
+                role=role,
+                content=content,
+            )
+            for role, content in ((Role.USER, request.question), (Role.API, result.text))
         )
         self.store.add_chat_messages([question, answer])
         return answer.id
 
-    def _history(self, request: PredictRequest) -> Sequence[ChatMessage]:
+    def _history(self, request: PredictRequest, session: str) -> Sequence[ChatMessage]:
         """The conversation so far: the request's own history, else the stored messages of
-        its memory session (:func:`memory_session`; read only if a component uses them)."""
+        its memory ``session`` (read only if a component uses them)."""
         if request.history is not None:
             return request.history
-        flow_id, chat_id, session = request.flow.id, request.chat_id, memory_session(request)
+        flow_id, chat_id = request.flow.id, request.chat_id
         if session == chat_id:  # the usual case, in any Store
             return LazyHistory(lambda: self.store.chat_messages(flow_id, chat_id))
         return LazyHistory(lambda: self.store.chat_messages(flow_id, session=session))

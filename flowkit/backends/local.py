@@ -15,7 +15,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
-from flowkit.backends.engine import ChangeCounter, Engine, stream_events, upsert_overrides
+from flowkit.backends.engine import (
+    ChangeCounter,
+    Engine,
+    memory_session,
+    stream_events,
+    upsert_overrides,
+)
 from flowkit.backends.events import StreamEvent
 from flowkit.model import Chatflow
 from flowkit.model.messages import ChatMessage
@@ -112,6 +118,7 @@ class LocalBackend(Engine):
     def _predict(self, request: PredictRequest) -> tuple[Prediction, str]:
         flow, state = self._saved(request.flow)
         end = ending_node(flow)
+        session = memory_session(request)
         output = run(
             flow,
             end,
@@ -121,11 +128,11 @@ class LocalBackend(Engine):
             chat_id=request.chat_id,
             overrides=request.overrides,
             state=state,
-            history=self._history(request),
+            history=self._history(request, session),
             uploads=request.uploads,
         )
         result = prediction(request.chat_id, output, end)
-        return result, self._record(request, result)
+        return result, self._record(request, result, session)
 
     def stream(self, request: PredictRequest) -> Iterator[StreamEvent]:
         """Answer as :func:`stream_events` (the answer is computed whole, then streamed).
@@ -256,6 +263,7 @@ class AsyncLocalBackend(Engine):
     async def _predict(self, request: PredictRequest) -> tuple[Prediction, str]:
         flow, state = await self._io(self._saved, request.flow)
         end = ending_node(flow)
+        session = memory_session(request)
         output = await arun(
             flow,
             end,
@@ -265,11 +273,11 @@ class AsyncLocalBackend(Engine):
             chat_id=request.chat_id,
             overrides=request.overrides,
             state=state,
-            history=self._history(request),
+            history=self._history(request, session),
             uploads=request.uploads,
         )
         result = prediction(request.chat_id, output, end)
-        return result, await self._io(self._record, request, result)
+        return result, await self._io(self._record, request, result, session)
 
     async def stream(self, request: PredictRequest) -> AsyncIterator[StreamEvent]:
         """See :meth:`LocalBackend.stream`."""
