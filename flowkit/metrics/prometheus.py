@@ -147,10 +147,6 @@ _Bind = Callable[[str | None, str | None, str], Callable[[float], None]]
 _HISTOGRAM_DOC = "Duration of flowkit operations in ms"
 
 
-def _ignore(milliseconds: float) -> None:
-    pass
-
-
 def _multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
@@ -246,7 +242,9 @@ class PrometheusRecorder:
             )
             inc = None if counter is None else _fast_inc(counters[counter].labels(status, app))
             if inc is None:
-                return observe if observe is not None else _ignore
+                if observe is None:
+                    raise ValueError("nothing to record: give a counter, an operation or both")
+                return observe
             if observe is None:
                 return lambda milliseconds: inc(1)
             only_inc, only_observe = inc, observe

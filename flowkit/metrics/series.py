@@ -84,8 +84,11 @@ class SeriesCollector:
         series, at zero.
 
         :raises KeyError: for an unknown counter.
-        :raises ValueError: when a label value count does not match the label names.
+        :raises ValueError: when a label value count does not match the label names, or
+            there is neither a counter nor histogram values to record.
         """
+        if counter is None and histogram_values is None:
+            raise ValueError("nothing to record: give a counter, histogram values or both")
         if counter is not None and len(counter_values) != len(self._counter_labels):
             raise ValueError(f"counters take one value per label of {self._counter_labels}")
         if histogram_values is not None and len(histogram_values) != len(self._histogram_labels):
@@ -105,7 +108,8 @@ class SeriesCollector:
             )
         lock, find, bounds = self._lock, bisect.bisect_left, self._bounds
         if series is None:
-            counted_only = cell if cell is not None else [0.0]  # neither: a no-op count
+            assert cell is not None  # one of the two is given (checked above)
+            counted_only = cell
 
             def count(value: float) -> None:
                 with lock:

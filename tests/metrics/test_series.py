@@ -132,3 +132,8 @@ def test_label_values_must_match_the_label_names() -> None:
         series.recorder(None, ("success", "Acme"), ("predict",))
     with pytest.raises(KeyError):
         series.recorder("no_such_counter", ("success", "Acme"), None)
+
+
+def test_a_recorder_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="nothing to record"):
+        collector().recorder(None, ("success", "Acme"), None)
