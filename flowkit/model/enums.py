@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["AssistantType", "ChatType", "FlowType"]
+__all__ = ["AGENT_FLOW_CATEGORY", "AssistantType", "ChatType", "FlowType"]
+
+
+AGENT_FLOW_CATEGORY = "Agent Flows"
+"""The category of agent flow (v2) components: a flow holding them is an ``AGENTFLOW``."""
 
 
 class FlowType(StrEnum):

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from flowkit.errors import FlowValidationError
 from flowkit.model.build import build
-from flowkit.model.enums import FlowType
+from flowkit.model.enums import AGENT_FLOW_CATEGORY, FlowType
 from flowkit.model.jsondata import Source, clone, kind_of, names_a_file, parse_json, read_json
 from flowkit.model.parts import Edge, Node
 
@@ -70,7 +70,6 @@ TEMPLATE_KEYS = frozenset({"description", "usecases", "framework", "categories",
 # flowData keys never kept in flow_extra: exported, they would make the export read back as
 # a template or an API record, not as the same flow.
 _NOT_FLOW_EXTRA = TEMPLATE_KEYS | {"nodes", "edges", "flowData"}
-_AGENT_FLOW_CATEGORY = "Agent Flows"
 _MULTI_AGENT_CATEGORIES = frozenset({"Multi Agents", "Sequential Agents"})
 
 
@@ -78,7 +77,7 @@ def detect_flow_type(nodes: list[Node]) -> FlowType:
     """Return the flow type its nodes imply: ``AGENTFLOW`` for v2 ``"Agent Flows"`` nodes,
     ``MULTIAGENT`` for Multi Agents or Sequential Agents nodes, else ``CHATFLOW``."""
     categories = {n.category for n in nodes}
-    if _AGENT_FLOW_CATEGORY in categories:
+    if AGENT_FLOW_CATEGORY in categories:
         return FlowType.AGENTFLOW
     if categories & _MULTI_AGENT_CATEGORIES:
         return FlowType.MULTIAGENT

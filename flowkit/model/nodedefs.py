@@ -30,10 +30,10 @@ from importlib import resources
 from typing import Any
 
 from flowkit.errors import FlowValidationError, NotFoundError
+from flowkit.model.enums import AGENT_FLOW_CATEGORY
 from flowkit.model.jsondata import clone
 
 __all__ = [
-    "AGENT_FLOWS",
     "PARAM_TYPES",
     "NodeCatalog",
     "flowise_node",
@@ -68,8 +68,6 @@ PARAM_TYPES = frozenset(
 """Input types Flowise 3.1.4's editor shows as parameters (``inputParams``); an input of any
 other type (``BaseChatModel``, ``Document``, ...) takes another node (``inputAnchors``)."""
 
-AGENT_FLOWS = "Agent Flows"
-"""The category of agent flow (v2) components."""
 
 _FIRST_KEYS = ("label", "version", "name", "type", "baseClasses", "category", "description")
 
@@ -160,7 +158,7 @@ def flowise_node(
         agent flow node's ``llmModelConfig``).
     """
     definition = (catalog or node_catalog()).definition(name)
-    agent_flow = definition.get("category") == AGENT_FLOWS
+    agent_flow = definition.get("category") == AGENT_FLOW_CATEGORY
     declared: list[dict[str, Any]] = list(definition.pop("inputs", None) or [])
     values = {item["name"]: _default(item) for item in declared}
     configs = {f"{item['name']}Config" for item in declared if item.get("loadConfig")}
@@ -234,11 +232,11 @@ def _agent_flow_outputs(
     return [{"id": f"{node_id}-output-{name}", "label": label, "name": name}]
 
 
-def _numbered_label(definition: dict[str, Any], node_id: str) -> str:
-    """Flowise's ``getUniqueNodeLabel``: ``LLM 0`` for ``llmAgentflow_0`` (the start node and
-    sticky notes keep their label)."""
-    label = str(definition.get("label", definition["name"]))
-    if definition.get("type") == "StickyNote" or definition["name"] == "startAgentflow":
+def _numbered_label(data: dict[str, Any], node_id: str) -> str:
+    """Flowise's ``getUniqueNodeLabel`` for a node's ``data``: ``LLM 0`` for
+    ``llmAgentflow_0`` (the start node and sticky notes keep their label)."""
+    label = str(data.get("label", data["name"]))
+    if data.get("type") == "StickyNote" or data["name"] == "startAgentflow":
         return label
     suffix = node_id.rpartition("_")[2]
     return f"{label} {suffix}" if suffix.isdigit() else label

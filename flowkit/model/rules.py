@@ -18,7 +18,7 @@ from typing import Protocol
 import networkx as nx
 
 from flowkit.errors import FlowValidationError, NotFoundError
-from flowkit.model.enums import FlowType
+from flowkit.model.enums import AGENT_FLOW_CATEGORY, FlowType
 from flowkit.model.parts import Node
 
 __all__ = [
@@ -116,7 +116,7 @@ def problems(flow: GraphView) -> list[str]:
             )
         else:
             found.append("no valid ending node: no node has incoming and no outgoing edges")
-        if any(n.category == "Agent Flows" for n in flow.nodes):
+        if any(n.category == AGENT_FLOW_CATEGORY for n in flow.nodes):
             found.append(
                 f"the flow holds agent flow (v2) nodes but its type is {flow.type.value}: "
                 "make it Chatflow(..., type=FlowType.AGENTFLOW)"
