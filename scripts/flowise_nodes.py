@@ -10,8 +10,13 @@ with no timestamp, so the same answer always gives the same bytes.
 Run against a server (``make test-flowise`` starts one; so does
 ``scripts/flowise/start-flowise.sh``)::
 
-    .venv/bin/python scripts/flowise_nodes.py --url http://127.0.0.1:3000 --api-key KEY
-    .venv/bin/python scripts/flowise_nodes.py --url ... --api-key ... --check   # exit 1 if stale
+    FLOWISE_URL=http://127.0.0.1:3000 FLOWISE_API_KEY=KEY .venv/bin/python scripts/flowise_nodes.py
+    .venv/bin/python scripts/flowise_nodes.py --check   # exit 1 if stale
+
+``--url`` and ``--api-key`` default to ``FLOWISE_URL`` and ``FLOWISE_API_KEY``, as the
+``flowkit`` commands do. Give a key that begins with ``-`` as ``--api-key=KEY`` (or in the
+environment): Flowise's keys are base64url, and argparse reads ``--api-key -x...`` as a
+missing value.
 
 Needs the ``flowise`` extra (httpx).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,11 +65,19 @@ def fetch(url: str, api_key: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="the Flowise server")
-    parser.add_argument("--api-key", required=True, help="an API key of that server")
+    parser.add_argument(
+        "--url", default=os.environ.get("FLOWISE_URL"), help="the Flowise server (FLOWISE_URL)"
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("FLOWISE_API_KEY"),
+        help="an API key of that server (FLOWISE_API_KEY)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write")
     parser.add_argument("--check", action="store_true", help="exit 1 when the file differs")
     args = parser.parse_args(argv)
+    if not args.url or not args.api_key:
+        parser.error("give --url and --api-key, or set FLOWISE_URL and FLOWISE_API_KEY")
     data = encoded(fetch(args.url, args.api_key))
     if args.check:
         same = args.output.is_file() and args.output.read_bytes() == data

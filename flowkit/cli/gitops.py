@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -79,10 +79,37 @@ class _Parser(Parser):
     def parse_known_args(  # type: ignore[override]
         self, args: Any = None, namespace: Any = None
     ) -> tuple[argparse.Namespace, list[str]]:
+        if args is not None:
+            args = _key_joined(list(args), self._option_string_actions)
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed, extras
+
+
+def _key_joined(args: list[str], options: Mapping[str, object]) -> list[str]:
+    """``args`` with ``--api-key VALUE`` written ``--api-key=VALUE`` when VALUE begins with
+    ``-`` and is no option: Flowise's keys are base64url, and argparse would otherwise read
+    such a key as an option and say the key is missing."""
+    joined: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":  # the rest is positional
+            return joined + args[index:]
+        following = args[index + 1] if index + 1 < len(args) else None
+        if (
+            word == "--api-key"
+            and following is not None
+            and following.startswith("-")
+            and following not in options
+        ):
+            joined.append(f"--api-key={following}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    return joined
 
 
 def add_parsers(commands: Subparsers) -> None:

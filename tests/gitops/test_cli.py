@@ -276,3 +276,32 @@ def test_apply_asks_on_a_terminal_and_applies_only_on_yes(
         assert (workspace.chatflows[0].node("chatOpenAI_0").inputs["temperature"] == 0) is applied
     finally:
         workspace.close()
+
+
+@pytest.mark.parametrize("key", ["-Zk3_dash", "--double-dash", "-hZk_help_like"])
+def test_a_key_beginning_with_a_dash_is_the_key_not_an_option(
+    in_process: Run, tmp_path: Path, key: str
+) -> None:
+    """Flowise's keys are base64url: one in 64 begins with "-", which argparse alone would
+    read as an option and answer "--api-key: expected one argument" (CI met one)."""
+    from tests.client.fake_flowise import FakeFlowise
+
+    fake = FakeFlowise()
+    try:
+        fake.json("GET", "/api/v1/chatflows", {"message": "Unauthorized Access"}, status=401)
+        done = in_process("plan", str(tmp_path / "flows"), "--url", fake.url, "--api-key", key)
+    finally:
+        fake.close()
+
+    assert done.code == 1
+    assert "expected one argument" not in done.err
+    assert {seen.headers.get("Authorization") for seen in fake.requests} == {f"Bearer {key}"}
+
+
+def test_a_missing_key_value_before_another_option_is_still_a_usage_error(
+    in_process: Run, tmp_path: Path
+) -> None:
+    done = in_process("plan", str(tmp_path / "flows"), "--api-key", "--prune")
+
+    assert done.code == 1
+    assert "--api-key: expected one argument" in done.err
