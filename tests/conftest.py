@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from flowkit import signals
 from flowkit.environment import flowkit_variables
@@ -25,6 +26,13 @@ VENDORED = Path(__file__).resolve().parent / "data" / "flowise"
 
 MARKETPLACE = Path(__file__).resolve().parents[1].parent / "shared" / "flowise-marketplace"
 """Where the full collection of Flowise marketplace exports is, when it is there at all."""
+
+# Hypothesis's defaults time every example (a 200 ms deadline, a "too slow" health check):
+# absolute times, which this shared, noisy machine and CI's cannot promise. Property tests
+# judge what the code does, never how long it took; speed lives in benchmarks/. Tests that
+# set their own settings keep them, on top of these.
+settings.register_profile("flowkit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("flowkit")
 
 
 def clean_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -136,4 +136,4 @@ def test_a_long_retry_after_is_capped_by_max_wait(fake: FakeFlowise) -> None:
         started = time.monotonic()
         assert client.list_tools() == []
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # the server asked for 100 s

@@ -306,7 +306,7 @@ def test_flush_times_out_with_false_while_the_sink_is_stuck(make: Make, flow: Ch
 
     started = time.monotonic()
     assert client.flush(0.2) is False
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # the sink never returns: unbounded if wrong
 
     sink.release.set()
     assert client.flush(5.0) is True
@@ -336,7 +336,7 @@ def test_caller_is_never_blocked_by_a_stuck_sink(make: Make, flow: Chatflow) -> 
     elapsed = time.monotonic() - started
 
     sink.release.set()
-    assert elapsed < 2.0
+    assert elapsed < 10.0  # blocked callers would wait for the release, i.e. forever
     assert client.flush(10.0)
 
 
@@ -679,7 +679,7 @@ def test_shutdown_is_bounded_by_its_timeout(make: Make, flow: Chatflow) -> None:
     started = time.monotonic()
     client.shutdown(timeout=0.3)
 
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 5.0  # the sink is down for good: unbounded if wrong
 
 
 def test_next_client_sends_the_outbox_first_and_once(

@@ -222,7 +222,7 @@ def test_exit_with_several_clients_and_a_hung_server_takes_one_budget_not_the_su
         server.heal()
 
     elapsed = float(exit_time.read_text())
-    assert 1.4 < elapsed < 1.5 + 1.5, f"exit took {elapsed:.1f}s"  # in series: 7.5 s or more
+    assert 1.4 < elapsed < 1.5 * 3, f"exit took {elapsed:.1f}s"  # in series: 7.5 s or more
     kept = read_jsonl(home / "outbox.jsonl")
     assert len(kept) == 5  # each client's event, kept for the next process
     assert len({e["uuid"] for e in kept}) == 5

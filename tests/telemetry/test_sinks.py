@@ -418,14 +418,14 @@ def test_posthog_sink_dropped_connection_is_retryable(
 
 def test_posthog_sink_stall_past_timeout_is_retryable(server: FakePostHog) -> None:
     sink = PostHogSink(API_KEY, server.url, timeout=0.2)
-    server.script(["stall:1.5"])
+    server.script(["stall:6"])
     started = time.monotonic()
 
     with pytest.raises(DeliveryError) as caught:
         sink.send(make_batch(1))
 
     assert caught.value.retryable
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # the stall is 6 s
     sink.close()
 
 
