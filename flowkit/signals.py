@@ -34,10 +34,15 @@ import weakref
 from typing import Any
 
 from blinker import NamedSignal, Namespace, Signal
-from blinker._utilities import make_id as _make_id
-from blinker.base import ANY_ID as _ANY_ID
 
 from flowkit.errors import FlowkitError
+
+try:  # blinker's receiver table (1.8 and later); without it, blinker's own receivers_for
+    from blinker._utilities import make_id as _make_id
+    from blinker.base import ANY_ID as _ANY_ID
+except ImportError:  # pragma: no cover - blinker 1.7, or a blinker laid out differently
+    _make_id = None  # type: ignore[assignment]
+    _ANY_ID = 0
 
 __all__ = [
     "ALL_SIGNALS",
@@ -272,11 +277,12 @@ def _receivers(signal: Signal, sender: Any) -> list[Any]:
 
     Reads blinker's receiver table directly: the ``receivers_for`` generator is most of what
     a send costs (about 2.5 us against 1 us here), and every operation pays it on the
-    caller's thread. Falls back to ``receivers_for`` if blinker's layout ever changes.
-    Dead weakly-held receivers are skipped (blinker's weakref callback removes them).
+    caller's thread. Falls back to ``receivers_for`` on a blinker without that table (1.7
+    names its helpers otherwise). Dead weakly-held receivers are skipped (blinker's weakref
+    callback removes them).
     """
-    table = getattr(signal, "_by_sender", None)
-    if table is None:  # pragma: no cover - a blinker without the table
+    table = getattr(signal, "_by_sender", None) if _make_id is not None else None
+    if table is None:
         return list(signal.receivers_for(sender))
     ids = table.get(_ANY_ID, _NO_IDS)
     # Only a table with keys besides ANY's can hold receivers of this very sender: the

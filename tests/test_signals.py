@@ -609,3 +609,33 @@ def test_strict_workspace_still_records_the_telemetry_event_when_a_user_receiver
 
     assert [event.event for event in sink.events] == ["chatflow_created"]
     assert sink.events[0].to_wire()["properties"]["chatlowId"] == flow.id
+
+
+@pytest.mark.parametrize("table", [True, False], ids=["receiver table", "receivers_for"])
+def test_receivers_are_blinkers_own_whichever_way_they_are_read(
+    table: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flowkit reads blinker's receiver table for speed, and falls back to
+    ``Signal.receivers_for`` on a blinker without it (1.7): both give blinker's answer."""
+    if not table:
+        monkeypatch.setattr(signals, "_make_id", None)
+    signal = NamedSignal("probe")
+    one, other = Chatflow(name="one"), Chatflow(name="other")
+
+    def anyone(sender: Any, **kwargs: Any) -> None: ...
+    def only_one(sender: Any, **kwargs: Any) -> None: ...
+    def only_other(sender: Any, **kwargs: Any) -> None: ...
+    def dropped(sender: Any, **kwargs: Any) -> None: ...
+
+    signal.connect(anyone)
+    signal.connect(only_one, sender=one, weak=False)
+    signal.connect(only_other, sender=other)
+    signal.connect(dropped)
+    del dropped
+    gc.collect()
+
+    for sender in (one, other, "an id", None):
+        found = signals._receivers(signal, sender)
+        assert sorted(map(id, found)) == sorted(map(id, signal.receivers_for(sender)))
+    assert set(signals._receivers(signal, one)) == {anyone, only_one}
+    assert set(signals._receivers(signal, "an id")) == {anyone}
