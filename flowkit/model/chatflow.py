@@ -379,7 +379,7 @@ class Chatflow(CheckedModel):
             raise ArgumentTypeError(
                 f"add_flowise_node takes the component name as a str, got {type(name).__name__}"
             )
-        node_id = id if id is not None else self._peek_free_id(name)
+        node_id = id if id is not None else self._free_id(name)
         if node_id in self._graph:
             raise _taken(node_id)
         where = position if position is not None else {"x": 400 * len(self._graph), "y": 0}
@@ -387,8 +387,6 @@ class Chatflow(CheckedModel):
             name, node_id, inputs=inputs, credential=credential, position=where
         )
         node = flowdata.node_from_flowise(raw, f"node {node_id!r}")
-        if id is None:
-            self._free_id(name)  # the id peeked above: now taken
         self.insert_node(node)
         return node
 
@@ -628,20 +626,17 @@ class Chatflow(CheckedModel):
         if attrs is not None and attrs[NODE_KEY] is node:
             self._touch()
 
-    def _free_number(self, name: str) -> int:
-        """The lowest free ``n`` of ``<name>_<n>`` (from the cached hint), not taken yet."""
+    def _free_id(self, name: str) -> str:
+        """``<name>_<n>`` with the lowest free ``n``, scanning from the cached hint.
+
+        The hint becomes that ``n`` (every lower number is taken), not ``n + 1``: the id is
+        not taken until its node is inserted, so a node that fails to build takes nothing,
+        and the next call steps past ``n`` once it is.
+        """
         n = self._next_free.get(name, 0)
         while f"{name}_{n}" in self._graph:
             n += 1
-        return n
-
-    def _peek_free_id(self, name: str) -> str:
-        """The id :meth:`_free_id` would give, without taking it."""
-        return f"{name}_{self._free_number(name)}"
-
-    def _free_id(self, name: str) -> str:
-        n = self._free_number(name)
-        self._next_free[name] = n + 1
+        self._next_free[name] = n
         return f"{name}_{n}"
 
     # ---- the questions (rules in flowkit.model.rules) and Flowise's shapes ----------------

@@ -152,6 +152,19 @@ def test_add_node_with_a_wrongly_typed_value_raises_naming_the_node() -> None:
     assert flow.nodes == []
 
 
+def test_a_node_that_fails_to_build_takes_no_number() -> None:
+    flow = Chatflow()
+    flow.add_node("faiss")
+
+    with pytest.raises(FlowValidationError):
+        flow.add_node("faiss", label=5)  # type: ignore[arg-type]
+    with pytest.raises(FlowValidationError):
+        flow.add_flowise_node("faiss", inputs={"no such input": 1})
+
+    assert flow.add_node("faiss").id == "faiss_1"
+    assert flow.add_flowise_node("faiss").id == "faiss_2"
+
+
 def test_add_node_label_defaults_to_the_component_name() -> None:
     flow = Chatflow()
 
