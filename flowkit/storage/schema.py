@@ -96,10 +96,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             date TEXT NOT NULL
         )""",
         "CREATE INDEX upsert_history_flow ON upsert_history (chatflowid, seq)",
-        """CREATE TABLE flow_generation (
-            chatflow_id TEXT PRIMARY KEY,
-            number INTEGER NOT NULL
-        ) WITHOUT ROWID""",
         """CREATE TABLE component_state (
             chatflow_id TEXT NOT NULL,
             node_id TEXT NOT NULL,
@@ -108,11 +104,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
     ),
     # 2: each chat message's memory session (Flowise's chat_message.sessionId): the chat id
-    # unless the caller or the memory node named another.
+    # unless the caller or the memory node named another; and each chatflow's generation
+    # (bumped by every write of the flow or its state, so other processes' caches see it).
+    # "IF NOT EXISTS": development builds of 0.1.0 created flow_generation in migration 1.
     (
         "ALTER TABLE chat_message ADD COLUMN sessionId TEXT",
         "UPDATE chat_message SET sessionId = chatId",
         "CREATE INDEX chat_message_session ON chat_message (chatflowid, sessionId, seq)",
+        """CREATE TABLE IF NOT EXISTS flow_generation (
+            chatflow_id TEXT PRIMARY KEY,
+            number INTEGER NOT NULL
+        ) WITHOUT ROWID""",
     ),
 )
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""

@@ -3,6 +3,7 @@ refused, untouched, when it is not a flowkit file, damaged, or from a newer flow
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -147,27 +148,19 @@ def test_migrations_run_forward_in_one_transaction(
     assert versions == list(range(1, len(fixed) + 1))
 
 
-def test_a_version_1_file_gains_memory_sessions_keeping_its_messages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+V1_FILE = Path(__file__).resolve().parents[1] / "data" / "workspace" / "workspace-v1.db"
+"""A version 1 workspace file written by flowkit before version 2 (see its README)."""
+
+
+def test_a_version_1_file_gains_memory_sessions_keeping_its_messages(tmp_path: Path) -> None:
     from flowkit.model.messages import ChatMessage, Role
 
     path = tmp_path / "v1.db"
-    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
-    flow = small_flow()
-    with SQLiteStore(path) as store:  # a file as flowkit wrote it before sessions
-        store.save(flow)
-    with sqlite3.connect(path) as conn:  # a message in the version 1 table, as v1 wrote it
-        conn.execute(
-            "INSERT INTO chat_message (id, role, chatflowid, chatId, content, createdDate) "
-            "VALUES ('m1', 'userMessage', ?, 'c1', 'hi', '2026-12-01T00:00:00+00:00')",
-            (flow.id,),
-        )
-    monkeypatch.undo()
+    shutil.copyfile(V1_FILE, path)  # its one chat, "chat-1", has a question and an answer
 
     with SQLiteStore(path) as store:
-        old = store.chat_messages(flow.id, session="c1")
+        (flow,) = store.list(Chatflow)
+        old = store.chat_messages(flow.id, session="chat-1")
         store.add_chat_messages(
             [
                 ChatMessage(
@@ -182,9 +175,44 @@ def test_a_version_1_file_gains_memory_sessions_keeping_its_messages(
         team = store.chat_messages(flow.id, session="team")
         every = store.chat_messages(flow.id)
 
-    assert [(m.chat_id, m.session_id, m.content) for m in old] == [("c1", None, "hi")]
+    assert [(m.chat_id, m.session_id, m.content) for m in old][:1] == [
+        ("chat-1", None, "where are flows kept?")
+    ]
+    assert len(old) == 2
     assert [(m.chat_id, m.session, m.content) for m in team] == [("c2", "team", "yo")]
-    assert len(every) == 2
+    assert len(every) == 3
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions == [1, 2]
+
+
+def test_a_file_written_by_the_version_1_flowkit_opens_and_works_in_full(tmp_path: Path) -> None:
+    from flowkit import Workspace
+
+    path = tmp_path / "flows.db"
+    shutil.copyfile(V1_FILE, path)
+
+    with Workspace.open(path) as ws:
+        (flow,) = ws.list_chatflows()
+        before = ws.chat_messages(flow, chat_id="chat-1")
+        answer = ws.predict(flow, "does it migrate?", chat_id="chat-1")
+        flow.name = "Docs QA v2"
+        ws.update_chatflow(flow)
+        ws.upsert_vector(flow)
+        again = ws.predict(flow, "where are flows kept?", chat_id="chat-2")
+        tools = [tool.name for tool in ws.list_tools()]
+        ws.delete_chatflow(flow)
+        left = ws.list_chatflows()
+
+    assert [(m.role.value, m.session) for m in before] == [
+        ("userMessage", "chat-1"),
+        ("apiMessage", "chat-1"),
+    ]
+    assert before[0].content == "where are flows kept?"
+    assert "migrates old files forward" in answer.text
+    assert "SQLite file" in again.text
+    assert tools == ["calc"]
+    assert left == []
     with sqlite3.connect(path) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
     assert versions == [1, 2]
