@@ -173,6 +173,20 @@ class Engine:
         self._read[flow.id] = (number, saved, state)
         return saved, state
 
+    def _saved_flow(self, flow: Chatflow) -> Chatflow:
+        """The saved version of ``flow`` without its component state, for an upsert (which
+        loads its own copy of the state under its lock): the one :meth:`_saved` read while
+        it is current, else the store's.
+
+        :raises NotFoundError: when it is not saved here.
+        """
+        counter = self._counter
+        if counter is not None:
+            found = self._read.get(flow.id)
+            if found is not None and found[0] == counter.generation(flow.id):
+                return found[1]
+        return self.store.get(Chatflow, flow.id)
+
     def _record(self, request: PredictRequest, result: Prediction, session: str) -> str:
         """Keep the question and the answer under the run's memory ``session`` (see
         :func:`memory_session`); return the answer's message id."""

@@ -88,7 +88,7 @@ class LocalBackend(Engine):
         :raises ComponentError: when a node has no component or its component failed.
         :raises ComponentError: also when the vector store's report cannot be read.
         """
-        flow = self._saved(request.flow)[0]
+        flow = self._saved_flow(request.flow)
         stop = flow.resolve_stop_node(request.stop_node_id)
         with self._upsert_lock(flow.id):
             state = self.store.load_state(flow.id)
@@ -238,7 +238,7 @@ class AsyncLocalBackend(Engine):
 
     async def upsert(self, request: UpsertRequest) -> UpsertResult:
         """See :meth:`LocalBackend.upsert`."""
-        flow = (await self._io(self._saved, request.flow))[0]
+        flow = await self._io(self._saved_flow, request.flow)
         stop = flow.resolve_stop_node(request.stop_node_id)
         lock = self._async_locks.setdefault(flow.id, asyncio.Lock())
         async with lock:

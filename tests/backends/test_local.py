@@ -233,3 +233,45 @@ def test_an_async_backend_reads_a_slow_store_off_the_event_loop() -> None:
 
     assert got
     assert ticks >= 5
+
+
+class _CountingStore(MemoryStore):
+    """A MemoryStore that counts its state reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_reads = 0
+
+    def load_state(self, chatflow_id: str) -> dict[str, Any]:
+        self.state_reads += 1
+        return super().load_state(chatflow_id)
+
+
+def test_an_upsert_reads_the_state_once_and_a_repeated_prediction_not_at_all() -> None:
+    """The state can be a whole vector index: an upsert reads its own copy under its lock,
+    and only that one; predictions share the one read while nothing changed."""
+    store = _CountingStore()
+    local = LocalBackend(store, builtin_registry())
+    flow = saved(local)
+
+    local.upsert(UpsertRequest(flow=flow))
+    after_upsert = store.state_reads
+    local.upsert(UpsertRequest(flow=flow))
+    after_second = store.state_reads
+    local.predict(PredictRequest(flow=flow, question="why do kites fly?", chat_id="c1"))
+    after_predict = store.state_reads
+    local.predict(PredictRequest(flow=flow, question="why does bread rise?", chat_id="c1"))
+
+    assert (after_upsert, after_second, after_predict, store.state_reads) == (1, 2, 3, 3)
+
+
+def test_an_async_upsert_reads_the_state_once() -> None:
+    store = _CountingStore()
+    local = AsyncLocalBackend(store, builtin_registry())
+
+    async def go() -> int:
+        flow = await local.create(retrieval_demo_flow(TEXT, name="facts", chunk_size=100))
+        await local.upsert(UpsertRequest(flow=flow))
+        return store.state_reads
+
+    assert asyncio.run(go()) == 1
