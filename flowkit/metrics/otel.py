@@ -125,14 +125,6 @@ class OTelRecorder:
 
         return observe
 
-    def count(self, counter: str, status: str) -> None:
-        """Add one to ``counter`` with ``{status, app}``. :raises KeyError: when unknown."""
-        self._series.recorder(counter, (status, self._app), None)(0.0)
-
-    def observe(self, operation: str, status: str, milliseconds: float) -> None:
-        """Record one duration with ``{operation, status}``."""
-        self._histogram.record(milliseconds, {"operation": operation, "status": status})
-
     def bind(self, counter: str | None, operation: str, status: str) -> Callable[[float], None]:
         """Return ``record(milliseconds)`` for one outcome, its attributes made once (see
         :class:`~flowkit.metrics.Recorder`). :raises KeyError: for an unknown counter."""

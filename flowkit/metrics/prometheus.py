@@ -141,8 +141,8 @@ def _fast_observe(child: Any) -> Callable[[float], None]:
     return observe
 
 
-_Bind = Callable[[str | None, str | None, str], Callable[[float], None]]
-"""``bind(counter or None, operation or None, status)``: a recorder of one outcome."""
+_Bind = Callable[[str | None, str, str], Callable[[float], None]]
+"""``bind(counter or None, operation, status)``: a recorder of one outcome."""
 
 _HISTOGRAM_DOC = "Duration of flowkit operations in ms"
 
@@ -207,12 +207,8 @@ class PrometheusRecorder:
         registry.register(collector)
         app = self.service_name
 
-        def bind(
-            counter: str | None, operation: str | None, status: str
-        ) -> Callable[[float], None]:
-            return collector.recorder(
-                counter, (status, app), None if operation is None else (operation, status)
-            )
+        def bind(counter: str | None, operation: str, status: str) -> Callable[[float], None]:
+            return collector.recorder(counter, (status, app), (operation, status))
 
         return bind
 
@@ -234,36 +230,19 @@ class PrometheusRecorder:
         )
         app = self.service_name
 
-        def bind(
-            counter: str | None, operation: str | None, status: str
-        ) -> Callable[[float], None]:
-            observe = (
-                None if operation is None else _fast_observe(histogram.labels(operation, status))
-            )
-            inc = None if counter is None else _fast_inc(counters[counter].labels(status, app))
-            if inc is None:
-                if observe is None:
-                    raise ValueError("nothing to record: give a counter, an operation or both")
+        def bind(counter: str | None, operation: str, status: str) -> Callable[[float], None]:
+            observe = _fast_observe(histogram.labels(operation, status))
+            if counter is None:
                 return observe
-            if observe is None:
-                return lambda milliseconds: inc(1)
-            only_inc, only_observe = inc, observe
+            inc = _fast_inc(counters[counter].labels(status, app))
 
             def record(milliseconds: float) -> None:
-                only_inc(1)
-                only_observe(milliseconds)
+                inc(1)
+                observe(milliseconds)
 
             return record
 
         return bind
-
-    def count(self, counter: str, status: str) -> None:
-        """Add one to ``counter{status, app}``. :raises KeyError: for an unknown counter."""
-        self._bind(counter, None, status)(0.0)
-
-    def observe(self, operation: str, status: str, milliseconds: float) -> None:
-        """Observe one duration in ``flowkit_operation_duration_ms{operation, status}``."""
-        self._bind(None, operation, status)(milliseconds)
 
     def bind(self, counter: str | None, operation: str, status: str) -> Callable[[float], None]:
         """Return ``record(milliseconds)`` for one outcome, its series bound once (see
