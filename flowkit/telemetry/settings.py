@@ -19,6 +19,8 @@ from typing import Literal
 from dotenv import find_dotenv
 from dotenv.parser import parse_stream
 
+from flowkit.environment import ANY_CASE_VARIABLES
+
 __all__ = [
     "DEFAULT_POSTHOG_HOST",
     "OPT_OUT_VARIABLES",
@@ -30,8 +32,9 @@ _log = logging.getLogger("flowkit.telemetry")
 
 #: Where PostHog events go when ``POSTHOG_HOST`` is not set.
 DEFAULT_POSTHOG_HOST = "https://us.i.posthog.com"
-#: The variables that turn telemetry off, checked in this order.
-OPT_OUT_VARIABLES: tuple[str, ...] = ("DISABLE_FLOWISE_TELEMETRY", "DO_NOT_TRACK")
+#: The variables that turn telemetry off, checked in this order (read in any case: the
+#: environment's list of them, :data:`flowkit.environment.ANY_CASE_VARIABLES`).
+OPT_OUT_VARIABLES: tuple[str, ...] = ANY_CASE_VARIABLES
 
 _FALSY = frozenset({"", "0", "false", "no", "off"})
 _ASCII_SPACE = " \t\n\r\v\f"
