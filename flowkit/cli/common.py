@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeAlias
 
 from flowkit.errors import FlowValidationError
-from flowkit.model import Chatflow
 
 __all__ = [
     "MAX_FLOW_FILE_BYTES",
@@ -20,7 +19,6 @@ __all__ = [
     "Subparsers",
     "UsageError",
     "dump_json",
-    "load_flow",
     "one_line",
     "read_flow_file",
 ]
@@ -126,15 +124,3 @@ def _too_big(file: str) -> FlowValidationError:
         f"cannot read file '{file}': it is larger than {MAX_FLOW_FILE_BYTES >> 20} MiB, the "
         "most flowkit reads; is it the Flowise export you meant?"
     )
-
-
-def load_flow(file: str) -> Chatflow:
-    """Load a Flowise export from the path ``file`` (any shape ``from_flowise`` accepts),
-    read with :func:`read_flow_file`.
-
-    :raises CommandError: naming the file and every problem, when it cannot be read or loaded.
-    """
-    try:
-        return Chatflow.from_flowise(read_flow_file(file))
-    except FlowValidationError as exc:
-        raise CommandError(f"{file}: {one_line(exc)}") from None
