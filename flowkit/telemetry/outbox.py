@@ -22,7 +22,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -197,30 +197,42 @@ def _read_position(path: Path) -> int:
         return 0
 
 
-def _lock_if_current(path: Path, flags: int, *, wait: float) -> int | None:
-    """Open ``path`` and take its exclusive lock, trying for up to ``wait`` seconds.
+def _lock_current(path: Path, open_fd: Callable[[], int], wait: float) -> int | None:
+    """Open ``path`` with ``open_fd`` and take its exclusive lock, trying for up to ``wait``
+    seconds.
 
     Never blocks on a lock: a file renamed or replaced meanwhile (claimed, compacted) is
     reopened under its path, so a writer never waits behind a sender that holds a claim.
 
-    :returns: the locked descriptor, or None when the file is gone or stayed locked.
+    :returns: the locked descriptor, or None when the file stayed locked.
+    :raises OSError: what ``open_fd`` raises.
     """
     deadline = time.monotonic() + wait
     while True:
-        try:
-            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            return None
+        fd = open_fd()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
                 return fd
         except OSError:
-            pass
+            pass  # locked by someone else, or renamed or gone meanwhile: try again
         os.close(fd)
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.005)
+
+
+def _lock_if_current(path: Path, flags: int, *, wait: float) -> int | None:
+    """Open the existing file ``path`` (no symlink) and lock it, as :func:`_lock_current`.
+
+    :returns: the locked descriptor, or None when the file is gone or stayed locked.
+    """
+    try:
+        return _lock_current(
+            path, lambda: os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC), wait
+        )
+    except OSError:
+        return None
 
 
 class Outbox:
@@ -251,27 +263,18 @@ class Outbox:
             return 0
         data = "".join(line + "\n" for line in lines).encode("utf-8", "backslashreplace")
         with self._lock:
-            deadline = time.monotonic() + 10.0
-            while True:
-                fd = open_private(self.path, os.O_RDWR | os.O_APPEND)
-                try:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        current = (
-                            os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
-                        )
-                    except OSError:
-                        current = False  # locked by another writer, or renamed: try again
-                    if current:
-                        append_lines(fd, data)
-                        if os.fstat(fd).st_size > self.max_bytes:
-                            self._compact(fd)
-                        return len(lines)
-                finally:
-                    os.close(fd)
-                if time.monotonic() >= deadline:
-                    raise OSError(f"the telemetry outbox {self.path} stayed locked")
-                time.sleep(0.005)
+            fd = _lock_current(
+                self.path, lambda: open_private(self.path, os.O_RDWR | os.O_APPEND), 10.0
+            )
+            if fd is None:
+                raise OSError(f"the telemetry outbox {self.path} stayed locked")
+            try:
+                append_lines(fd, data)
+                if os.fstat(fd).st_size > self.max_bytes:
+                    self._compact(fd)
+                return len(lines)
+            finally:
+                os.close(fd)
 
     def _compact(self, fd: int) -> None:
         """Keep the newest lines that fit in three quarters of the cap; count the rest."""
