@@ -22,6 +22,7 @@ from flowkit.workspace._common import (
     entity_id_of,
     failure_args,
     flow_type_of,
+    loose_chat_type,
     predict_request,
     prediction_args,
     upsert_request,
@@ -46,22 +47,13 @@ class AsyncFlowRuns:
         operation: str,
         sender: object,
         work: Callable[[], Awaitable[T]],
-        *,
-        chat_type: ChatType | None = None,
-        found: builtins.list[Chatflow] | None = None,
     ) -> tuple[T, float]:
-        """Do ``work``; on an error, send operation_failed and re-raise it unchanged.
-
-        ``found`` is where ``work`` puts the chatflow it found for an id, so that the failure
-        signal's ``flow_type`` is known even when the caller gave an id.
-        """
+        """Do ``work``; on an error, send operation_failed and re-raise it unchanged."""
         started = perf_counter()
         try:
             result = await work()
         except Exception as exc:
-            await self._failed(
-                operation, sender, exc, started, chat_type, found[0] if found else sender
-            )
+            await self._failed(operation, sender, exc, started, None, sender)
             raise
         return result, perf_counter() - started
 
@@ -101,19 +93,19 @@ class AsyncFlowRuns:
 
         :returns: the request, what the backend answered and the duration.
         """
-        requests: builtins.list[R] = []
-        found: builtins.list[Chatflow] = []
-
-        async def work() -> T:
+        started = perf_counter()
+        flow: Chatflow | None = None
+        try:
             flow = await self._flow(flow_or_id, operation)
-            found.append(flow)
-            requests.append(build(flow))
-            return await call(requests[0])
-
-        result, duration = await self._run(
-            operation, flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
-        )
-        return requests[0], result, duration
+            request = build(flow)
+            result = await call(request)
+        except Exception as exc:
+            kind = loose_chat_type(chat_type)
+            await self._failed(
+                operation, flow_or_id, exc, started, kind, flow if flow is not None else flow_or_id
+            )
+            raise
+        return request, result, perf_counter() - started
 
     async def _succeeded(self, signal: Any, sender: object, duration: float, **kwargs: Any) -> None:
         await signals.send_async(
@@ -262,11 +254,10 @@ class AsyncFlowRuns:
         :raises: what :meth:`predict` raises, from the iteration.
         """
         started = perf_counter()
-        kind = _loose_chat_type(chat_type)
-        found: list[Chatflow] = []
+        kind = loose_chat_type(chat_type)
+        flow: Chatflow | None = None
         try:
             flow = await self._flow(flow_or_id, "predict")
-            found.append(flow)
             request = predict_request(
                 flow, question, chat_id, chat_type_of(chat_type), overrides, history, uploads
             )
@@ -278,23 +269,15 @@ class AsyncFlowRuns:
             raise
         except Exception as exc:
             await self._failed(
-                "predict", flow_or_id, exc, started, kind, found[0] if found else flow_or_id
+                "predict", flow_or_id, exc, started, kind, flow if flow is not None else flow_or_id
             )
             raise
-        duration = perf_counter() - started
         error = reader.failure()
         if error is not None:
             await self._failed("predict", flow_or_id, error, started, kind, flow)
             return
+        duration = perf_counter() - started
         result = reader.prediction()
         await self._succeeded(
             signals.prediction_sent, request.flow, duration, **prediction_args(request, result)
         )
-
-
-def _loose_chat_type(value: object) -> ChatType | None:
-    """``value`` as a ChatType for a failure signal, ``None`` when it is not one."""
-    try:
-        return ChatType(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

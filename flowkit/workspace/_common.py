@@ -25,6 +25,7 @@ __all__ = [
     "expect",
     "failure_args",
     "flow_type_of",
+    "loose_chat_type",
     "predict_request",
     "prediction_args",
     "upsert_request",
@@ -86,6 +87,14 @@ def entity_id_of(value: object, word: str, method: str) -> str:
     raise ArgumentTypeError(
         f"{method} takes a {kind.__name__} or its id (a non-empty str), got {type(value).__name__}"
     )
+
+
+def loose_chat_type(value: object) -> ChatType | None:
+    """``value`` as a ChatType for a failure signal, ``None`` when it is not one."""
+    try:
+        return ChatType(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def chat_type_of(value: object) -> ChatType:

@@ -21,6 +21,7 @@ from flowkit.workspace._common import (
     entity_id_of,
     failure_args,
     flow_type_of,
+    loose_chat_type,
     predict_request,
     prediction_args,
     upsert_request,
@@ -45,20 +46,13 @@ class FlowRuns:
         operation: str,
         sender: object,
         work: Callable[[], T],
-        *,
-        chat_type: ChatType | None = None,
-        found: builtins.list[Chatflow] | None = None,
     ) -> tuple[T, float]:
-        """Do ``work``; on an error, send operation_failed and re-raise it unchanged.
-
-        ``found`` is where ``work`` puts the chatflow it found for an id, so that the failure
-        signal's ``flow_type`` is known even when the caller gave an id.
-        """
+        """Do ``work``; on an error, send operation_failed and re-raise it unchanged."""
         started = perf_counter()
         try:
             result = work()
         except Exception as exc:
-            self._failed(operation, sender, exc, started, chat_type, found[0] if found else sender)
+            self._failed(operation, sender, exc, started, None, sender)
             raise
         return result, perf_counter() - started
 
@@ -98,19 +92,19 @@ class FlowRuns:
 
         :returns: the request, what the backend answered and the duration.
         """
-        requests: builtins.list[R] = []
-        found: builtins.list[Chatflow] = []
-
-        def work() -> T:
+        started = perf_counter()
+        flow: Chatflow | None = None
+        try:
             flow = self._flow(flow_or_id, operation)
-            found.append(flow)
-            requests.append(build(flow))
-            return call(requests[0])
-
-        result, duration = self._run(
-            operation, flow_or_id, work, chat_type=_loose_chat_type(chat_type), found=found
-        )
-        return requests[0], result, duration
+            request = build(flow)
+            result = call(request)
+        except Exception as exc:
+            kind = loose_chat_type(chat_type)
+            self._failed(
+                operation, flow_or_id, exc, started, kind, flow if flow is not None else flow_or_id
+            )
+            raise
+        return request, result, perf_counter() - started
 
     def _succeeded(self, signal: Any, sender: object, duration: float, **kwargs: Any) -> None:
         signals.send(
@@ -263,11 +257,10 @@ class FlowRuns:
         :raises: what :meth:`predict` raises, from the iteration.
         """
         started = perf_counter()
-        kind = _loose_chat_type(chat_type)
-        found: list[Chatflow] = []
+        kind = loose_chat_type(chat_type)
+        flow: Chatflow | None = None
         try:
             flow = self._flow(flow_or_id, "predict")
-            found.append(flow)
             request = predict_request(
                 flow, question, chat_id, chat_type_of(chat_type), overrides, history, uploads
             )
@@ -279,23 +272,15 @@ class FlowRuns:
             raise
         except Exception as exc:
             self._failed(
-                "predict", flow_or_id, exc, started, kind, found[0] if found else flow_or_id
+                "predict", flow_or_id, exc, started, kind, flow if flow is not None else flow_or_id
             )
             raise
-        duration = perf_counter() - started
         error = reader.failure()
         if error is not None:
             self._failed("predict", flow_or_id, error, started, kind, flow)
             return
+        duration = perf_counter() - started
         result = reader.prediction()
         self._succeeded(
             signals.prediction_sent, request.flow, duration, **prediction_args(request, result)
         )
-
-
-def _loose_chat_type(value: object) -> ChatType | None:
-    """``value`` as a ChatType for a failure signal, ``None`` when it is not one."""
-    try:
-        return ChatType(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
