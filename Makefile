@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/flowkit demo
 
-# ruff (lint and format) and the import-linter contract of ARCHITECTURE.md's layers.
+# ruff (lint and format) and the import-linter contract of the layers (docs/architecture.md).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,4 +1,4 @@
-"""The layers of ARCHITECTURE.md, enforced: the import-linter contract in pyproject.toml
+"""The layers of docs/architecture.md, enforced: the import-linter contract in pyproject.toml
 holds on flowkit, fails on a deliberately bad import, and the lower layers import nothing
 inside a function to dodge a cycle."""
 

@@ -78,6 +78,7 @@ EXPECTED_PAGES = {
     "components.md",
     "workspace-files.md",
     "flows-as-code.md",
+    "architecture.md",
 }
 TABLE_LANGUAGES = {"telemetry.md": "en", "telemetry.es.md": "es"}
 

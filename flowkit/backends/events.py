@@ -1,7 +1,7 @@
 """The typed events a streamed prediction yields: :class:`StreamEvent`, and the event names.
 
 Defined in :mod:`flowkit.client.events`, which sits under both the Flowise client and the
-backends (the layers of ARCHITECTURE.md let the backends import the client, not the other
+backends (the layers of docs/architecture.md let the backends import the client, not the other
 way round), so that the client and every backend stream this one class; re-exported here
 unchanged.
 """
