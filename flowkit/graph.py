@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flowkit.model.rules import (
     ENDING_CATEGORIES,
+    MEMORY_CATEGORY,
     START_AGENTFLOW,
     VECTOR_STORE_CATEGORY,
     GraphView,
@@ -24,6 +25,7 @@ from flowkit.model.rules import (
 
 __all__ = [
     "ENDING_CATEGORIES",
+    "MEMORY_CATEGORY",
     "START_AGENTFLOW",
     "VECTOR_STORE_CATEGORY",
     "GraphView",

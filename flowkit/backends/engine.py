@@ -4,7 +4,6 @@ computed answer (:func:`stream_events`)."""
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 import re
@@ -13,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from flowkit.backends.base import PredictRequest, Upload, UpsertRequest
+from flowkit.backends.base import PredictRequest, UpsertRequest
 from flowkit.backends.events import END, METADATA, SOURCE_DOCUMENTS, START, TOKEN, StreamEvent
 from flowkit.errors import FlowkitError
 from flowkit.model import Chatflow
-from flowkit.model.messages import ChatMessage, Role
+from flowkit.model.messages import ChatMessage, Role, data_uri
+from flowkit.model.rules import MEMORY_CATEGORY
 from flowkit.runtime import ComponentRegistry, Prediction, UpsertResult, default_registry
 from flowkit.runtime.memory import LazyHistory
 from flowkit.storage.base import EntityT, Store
@@ -64,16 +64,10 @@ def upsert_overrides(request: UpsertRequest) -> Mapping[str, Any] | None:
     lists: dict[str, list[str]] = {}
     for upload in request.files:
         field = FILE_INPUTS.get(PurePosixPath(upload.name).suffix.lower(), "txtFile")
-        lists.setdefault(field, []).append(_data_uri(upload))
+        lists.setdefault(field, []).append(
+            f"{data_uri(upload.data, upload.mime)},filename:{upload.name}"
+        )
     return {**(request.overrides or {}), **{k: json.dumps(v) for k, v in lists.items()}}
-
-
-def _data_uri(upload: Upload) -> str:
-    encoded = base64.b64encode(upload.data).decode("ascii")
-    return f"data:{upload.mime};base64,{encoded},filename:{upload.name}"
-
-
-_MEMORY = "Memory"
 
 
 def memory_session(request: PredictRequest) -> str:
@@ -83,7 +77,7 @@ def memory_session(request: PredictRequest) -> str:
     if request.session_id:
         return request.session_id
     for node in request.flow.nodes:
-        if node.category == _MEMORY:
+        if node.category == MEMORY_CATEGORY:
             named = node.inputs.get("sessionId")
             if isinstance(named, str) and named:
                 return named

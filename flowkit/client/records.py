@@ -9,7 +9,6 @@ id and names: its values never leave the server through this client.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,7 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from flowkit.errors import FlowValidationError
 from flowkit.model import Assistant, Chatflow, Tool
 from flowkit.model.build import build
-from flowkit.model.messages import ChatMessage, Role
+from flowkit.model.messages import ChatMessage, Role, data_uri
+from flowkit.model.rules import VECTOR_STORE_CATEGORY
 from flowkit.runtime.results import Document, Prediction, UpsertResult
 from flowkit.storage.upserts import UpsertRecord
 
@@ -241,9 +241,8 @@ def history_body(history: Sequence[ChatMessage | Mapping[str, Any]]) -> list[dic
 
 def upload_body(upload: FileUpload) -> dict[str, Any]:
     """A file as Flowise's prediction ``uploads`` entry (a base64 data URI)."""
-    encoded = base64.b64encode(upload.data).decode("ascii")
     return {
-        "data": f"data:{upload.mime};base64,{encoded}",
+        "data": data_uri(upload.data, upload.mime),
         "type": "file",
         "name": upload.name,
         "mime": upload.mime,
@@ -288,11 +287,7 @@ def upsert_from_record(record: Any, stop_node_id: str | None = None) -> UpsertRe
     )
 
 
-VECTOR_STORES = "Vector Stores"
-"""The ``category`` of a vector-store node in an upsert-history record's ``flowData``."""
-
-
-def upsert_record_from_record(record: Any, chatflow_id: str = "") -> UpsertRecord:
+def upsert_record_from_record(record: Any, chatflow_id: str) -> UpsertRecord:
     """One row of Flowise's upsert history (``GET /api/v1/upsert-history/<id>``).
 
     ``id`` -> ``id``; ``chatflowid`` -> ``chatflow_id`` (``chatflow_id`` when missing);
@@ -312,7 +307,9 @@ def upsert_record_from_record(record: Any, chatflow_id: str = "") -> UpsertRecor
     stops = [
         str(node["id"])
         for node in nodes
-        if isinstance(node, dict) and node.get("category") == VECTOR_STORES and node.get("id")
+        if isinstance(node, dict)
+        and node.get("category") == VECTOR_STORE_CATEGORY
+        and node.get("id")
     ]
     try:
         created_at = datetime.fromisoformat(str(record.get("date")))

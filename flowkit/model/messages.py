@@ -3,6 +3,7 @@ a question or an upsert (:class:`Upload`)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flowkit.model.chatflow import new_id, utc_now
 
-__all__ = ["ChatMessage", "Role", "Upload"]
+__all__ = ["ChatMessage", "Role", "Upload", "data_uri"]
 
 
 class Role(StrEnum):
@@ -69,3 +70,9 @@ class Upload(BaseModel):
     name: str
     data: bytes
     mime: str = "application/octet-stream"
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    """A file as a base64 data URI, ``data:<mime>;base64,<data>``: how Flowise takes files
+    in a prediction's ``uploads`` and in an upsert's file inputs."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"

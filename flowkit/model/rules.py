@@ -23,6 +23,7 @@ from flowkit.model.parts import Node
 
 __all__ = [
     "ENDING_CATEGORIES",
+    "MEMORY_CATEGORY",
     "VECTOR_STORE_CATEGORY",
     "GraphView",
     "ending_nodes",
@@ -38,6 +39,8 @@ ENDING_CATEGORIES = frozenset({"Chains", "Agents", "Engine", "Multi Agents", "Se
 """Categories whose nodes may end a chatflow (Flowise's ending-node rule)."""
 VECTOR_STORE_CATEGORY = "Vector Stores"
 """The category of vector-store nodes (what an upsert stops at)."""
+MEMORY_CATEGORY = "Memory"
+"""The category of memory nodes (whose ``sessionId`` input names a conversation's memory)."""
 START_AGENTFLOW = "startAgentflow"
 """The component every AGENTFLOW starts with, exactly once."""
 

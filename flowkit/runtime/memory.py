@@ -25,6 +25,7 @@ from typing import Any, overload
 
 from flowkit.errors import ComponentError
 from flowkit.model.messages import ChatMessage, Role
+from flowkit.model.rules import MEMORY_CATEGORY
 from flowkit.runtime.context import RunContext
 from flowkit.runtime.offline import ChatModel
 
@@ -161,7 +162,7 @@ def conversation_chain(inputs: dict[str, Any], context: RunContext) -> dict[str,
 
 
 MEMORY_COMPONENTS = (
-    ("bufferMemory", "Memory", buffer_memory),
+    ("bufferMemory", MEMORY_CATEGORY, buffer_memory),
     ("conversationChain", "Chains", conversation_chain),
 )
 """(name, category, function) of this module's built-ins, for the built-in registry."""
