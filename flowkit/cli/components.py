@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 from flowkit.cli.common import CommandError, Subparsers, dump_json
-from flowkit.errors import NotFoundError
 from flowkit.model.nodedefs import PARAM_TYPES, node_catalog
 
 __all__ = ["add_parser", "components"]
@@ -62,12 +61,9 @@ def components(args: argparse.Namespace) -> int:
             for name, label in sorted(by_category[category], key=lambda item: item[0].lower()):
                 print(f"  {name:<40} {label}")
         return 0
-    try:
-        definition = catalog.definition(args.name)
-    except NotFoundError as exc:
-        message = str(exc).split(" (see ", 1)[0]
-        joint = " " if message.endswith("?") else "; "
-        raise CommandError(f"{message}{joint}`flowkit components` lists them all") from None
+    if args.name not in catalog:
+        raise CommandError(str(catalog.unknown(args.name, "`flowkit components` lists them all")))
+    definition = catalog.definition(args.name)
     if args.json:
         print(dump_json(definition))
         return 0

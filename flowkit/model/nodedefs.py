@@ -101,16 +101,20 @@ class NodeCatalog:
         """
         found = self._components.get(name)
         if found is None:
-            close = difflib.get_close_matches(name, self._components, n=3)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise NotFoundError(
-                f"Flowise {self.version} has no component {name!r}{hint} "
-                "(see flowkit.model.nodedefs.node_catalog().names())",
-                kind="component",
-                entity_id=name,
-            )
+            raise self.unknown(name, "see flowkit.model.nodedefs.node_catalog().names()")
         copied: dict[str, Any] = clone(found)
         return copied
+
+    def unknown(self, name: str, listing: str) -> NotFoundError:
+        """The error for a component ``name`` the catalog does not have: it suggests close
+        names, then says where they are all listed (``listing``)."""
+        close = difflib.get_close_matches(name, self._components, n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        return NotFoundError(
+            f"Flowise {self.version} has no component {name!r}{hint} ({listing})",
+            kind="component",
+            entity_id=name,
+        )
 
 
 _catalog: NodeCatalog | None = None
