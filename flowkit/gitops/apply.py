@@ -14,11 +14,11 @@ from flowkit.gitops.pull import Readable
 from flowkit.gitops.references import (
     ASSISTANT,
     FLOW,
-    REFERENCES,
     TOOL,
     Reference,
     referenced,
     resolved,
+    written_name,
 )
 from flowkit.model import Assistant, Chatflow, Tool
 
@@ -143,10 +143,8 @@ def _ids_from(
 
 def _remember(ids: dict[Reference, dict[str, str]], document: Document, entity_id: str) -> None:
     """Note the id an entity of the folder now has in the workspace."""
-    for reference in REFERENCES:
-        if reference.entity == document.kind.entity:
-            name = document.label if reference is FLOW else document.name
-            ids.setdefault(reference, {})[name] = entity_id
+    reference, name = written_name(document)
+    ids[reference][name] = entity_id
 
 
 def _with_ids(change: Change, ids: Mapping[Reference, Mapping[str, str]]) -> tuple[Change, bool]:
@@ -156,7 +154,7 @@ def _with_ids(change: Change, ids: Mapping[Reference, Mapping[str, str]]) -> tup
     :raises PlanError: when the target has no tool or assistant of a name used.
     """
     data = copy.deepcopy(change.resolved if change.resolved is not None else change.document.data)
-    missing = resolved(data, ids, blank=True)
+    missing = resolved(data, ids)
     gone = [m for m in missing if m.reference is not FLOW]
     if gone:
         raise PlanError([f"{change.document.label}: {m.problem}" for m in gone])
@@ -181,11 +179,10 @@ def _referenced_first(changes: tuple[Change, ...]) -> list[Change]:
     pending = list(slots)
     while pending:
         ready = [i for i in pending if uses[i] <= placed | {changes[i].document.label}]
-        for i in ready or pending[:1]:  # a circle: the first goes, updated afterwards
-            ordered.append(i)
-            placed.add(changes[i].document.label)
-        taken = set(ready or pending[:1])
-        pending = [i for i in pending if i not in taken]
+        batch = ready or pending[:1]  # a circle: the first goes, updated afterwards
+        ordered += batch
+        placed.update(changes[i].document.label for i in batch)
+        pending = [i for i in pending if i not in batch]
     result = list(changes)
     for slot, index in zip(slots, ordered, strict=True):
         result[slot] = changes[index]

@@ -21,7 +21,7 @@ from flowkit.gitops.folder import (
     tool_document,
     write_document,
 )
-from flowkit.gitops.references import FLOW, REFERENCES, Reference, named
+from flowkit.gitops.references import REFERENCES, Reference, named, written_name
 from flowkit.model import Assistant, Chatflow, Tool
 
 __all__ = ["PullResult", "Readable", "Remote", "duplicates", "pull", "workspace_documents"]
@@ -108,10 +108,9 @@ def _names(
 ) -> dict[Reference, dict[str, str]]:
     """Per reference, id -> the name a file writes for it (a flow's is ``folder/name``)."""
     names: dict[Reference, dict[str, str]] = {reference: {} for reference in REFERENCES}
-    for entity, entity_id, document, _ in documents:
-        for reference in REFERENCES:
-            if reference.entity == entity:
-                names[reference][entity_id] = document.label if reference is FLOW else document.name
+    for _, entity_id, document, _ in documents:
+        reference, name = written_name(document)
+        names[reference][entity_id] = name
     return names
 
 

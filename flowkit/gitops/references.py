@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowkit.gitops.folder import Document
 
 __all__ = [
     "ASSISTANT",
@@ -31,6 +34,7 @@ __all__ = [
     "named",
     "referenced",
     "resolved",
+    "written_name",
 ]
 
 
@@ -62,6 +66,14 @@ REFERENCES: tuple[Reference, ...] = (TOOL, ASSISTANT, FLOW)
 """Every reference a flow's nodes may hold, in the order ``apply`` creates their entities."""
 
 _BY_KEY = {key: reference for reference in REFERENCES for key in reference.keys}
+_BY_ENTITY = {reference.entity: reference for reference in REFERENCES}
+
+
+def written_name(document: Document) -> tuple[Reference, str]:
+    """The reference that selects ``document``'s entity, and the name a flow writes for it
+    after the prefix: a flow's ``folder/name``, a tool's or an assistant's name."""
+    reference = _BY_ENTITY[document.kind.entity]
+    return reference, document.label if reference is FLOW else document.name
 
 
 @dataclass(frozen=True)
@@ -146,14 +158,11 @@ def referenced(data: dict[str, Any]) -> list[tuple[str, Reference, str]]:
     return found
 
 
-def resolved(
-    data: dict[str, Any], ids: Mapping[Reference, Mapping[str, str]], *, blank: bool = False
-) -> list[Unresolved]:
-    """Replace, in place, every prefixed name in a flow's folder data by the target's id.
+def resolved(data: dict[str, Any], ids: Mapping[Reference, Mapping[str, str]]) -> list[Unresolved]:
+    """Replace, in place, every prefixed name in a flow's folder data by the target's id,
+    and by ``""`` a name the target has no id for (a flow ``apply`` creates later).
 
     :param ids: per reference, name -> id, of the target workspace.
-    :param blank: write ``""`` where a name has no id (a flow ``apply`` creates later),
-        instead of leaving the name.
     :returns: the names the target has no id for, each with its node.
     """
     missing: list[Unresolved] = []
@@ -167,8 +176,7 @@ def resolved(
         found = ids.get(ref, {}).get(name)
         if found is None:
             missing.append(Unresolved(node_id, ref, name))
-            if blank:
-                container[key] = ""
+            container[key] = ""
         else:
             container[key] = found
 
