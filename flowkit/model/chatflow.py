@@ -138,16 +138,17 @@ class Chatflow(CheckedModel):
         # A flow's fields, nodes and edges hold JSON-shaped data, which ``clone`` copies
         # several times faster than ``copy.deepcopy``'s generic walk; a workspace copies a
         # flow on every read, so this is on the path of ``get_chatflow`` and ``predict(id)``.
-        cls = type(self)
-        copied = cls.__new__(cls)
-        object.__setattr__(copied, "__dict__", copying.copy_fields(self.__dict__))
-        object.__setattr__(copied, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
-        object.__setattr__(copied, "__pydantic_extra__", None)
-        private = dict(self.__pydantic_private__ or {})
-        private["_graph"] = copying.copy_graph(self._graph)
-        private["_next_free"] = dict(self._next_free)
-        private["_edges_view"] = None
-        object.__setattr__(copied, "__pydantic_private__", private)
+        copied = copying.copy_part(self)
+        object.__setattr__(
+            copied,
+            "__pydantic_private__",
+            {
+                **(self.__pydantic_private__ or {}),
+                "_graph": copying.copy_graph(self._graph),
+                "_next_free": dict(self._next_free),
+                "_edges_view": None,
+            },
+        )
         owner = weakref.ref(copied)
         for node in copied.nodes:
             node._owner = owner

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
+from pydantic import BaseModel
 
 from flowkit.model.enums import FlowType
 from flowkit.model.jsondata import clone
 from flowkit.model.parts import Edge, Node
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 __all__ = ["copy_attrs", "copy_fields", "copy_graph", "copy_part", "copy_value"]
 
@@ -38,9 +41,10 @@ def copy_value(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def copy_part(part: Node | Edge) -> Any:
-    """A deep copy of a node or an edge, as pydantic's own copy makes it, but without its
-    generic walk. The flow sets a copied node's owner."""
+def copy_part(part: _Model) -> _Model:
+    """A deep copy of a node, an edge or a flow's fields (its private attributes copied
+    shallowly), as pydantic's own copy makes it, but without its generic walk. The flow
+    sets a copied node's owner, and its own graph."""
     cls = type(part)
     copied = cls.__new__(cls)
     object.__setattr__(copied, "__dict__", copy_fields(part.__dict__))
