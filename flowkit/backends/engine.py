@@ -207,21 +207,6 @@ class Engine:
             return LazyHistory(lambda: self.store.chat_messages(flow_id, chat_id))
         return LazyHistory(lambda: self.store.chat_messages(flow_id, session=session))
 
-    def _keep_upsert(self, flow_id: str, result: UpsertResult) -> None:
-        """Record the upsert (Flowise's upsert_history) when the store keeps such records."""
-        if isinstance(self.store, UpsertHistoryStore):
-            extra = result.model_extra or {}
-            self.store.add_upsert_record(
-                UpsertRecord(
-                    chatflow_id=flow_id,
-                    stop_node_id=result.stop_node_id,
-                    num_added=result.num_added,
-                    num_updated=int(extra.get("num_updated", 0)),
-                    num_skipped=int(extra.get("num_skipped", 0)),
-                    num_deleted=int(extra.get("num_deleted", 0)),
-                )
-            )
-
     def _upsert_history(self, chatflow_id: str) -> builtins.list[UpsertRecord]:
         """The chatflow's upsert records, oldest first.
 
@@ -253,9 +238,21 @@ class Engine:
         return self.store
 
     def _keep_state(self, flow_id: str, state: dict[str, Any], result: UpsertResult) -> None:
-        """After a successful upsert: save the state and record the upsert."""
+        """After a successful upsert: save the state and record the upsert (Flowise's
+        upsert_history) when the store keeps such records."""
         self.store.save_state(flow_id, state)
-        self._keep_upsert(flow_id, result)
+        if isinstance(self.store, UpsertHistoryStore):
+            extra = result.model_extra or {}
+            self.store.add_upsert_record(
+                UpsertRecord(
+                    chatflow_id=flow_id,
+                    stop_node_id=result.stop_node_id,
+                    num_added=result.num_added,
+                    num_updated=int(extra.get("num_updated", 0)),
+                    num_skipped=int(extra.get("num_skipped", 0)),
+                    num_deleted=int(extra.get("num_deleted", 0)),
+                )
+            )
 
     # ---- entities and messages: the store's calls, the same for both twins --------------------
 

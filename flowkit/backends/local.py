@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from flowkit.backends.base import PredictRequest, UpsertRequest
 from flowkit.backends.engine import (
-    ChangeCounter,
     Engine,
     memory_session,
     stream_events,
@@ -32,7 +31,7 @@ from flowkit.storage.memory import MemoryStore
 from flowkit.storage.revisions import RevisionInfo
 from flowkit.storage.upserts import UpsertRecord
 
-__all__ = ["AsyncLocalBackend", "ChangeCounter", "LocalBackend", "stream_events"]
+__all__ = ["AsyncLocalBackend", "LocalBackend", "stream_events"]
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from flowkit.errors import NotFoundError, StorageError
 from flowkit.storage.schema import is_busy, open_connection, retry_busy
@@ -43,7 +43,7 @@ class WorkspaceFile:
         state = "closed" if self._conn is None else "open"
         return f"{type(self).__name__}({str(self.path)!r}, {state})"
 
-    def __enter__(self: _Self) -> _Self:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -119,6 +119,3 @@ class WorkspaceFile:
             kind=kind,
             entity_id=entity_id,
         )
-
-
-_Self = TypeVar("_Self", bound=WorkspaceFile)
