@@ -53,14 +53,15 @@ def encoded(document: dict[str, Any]) -> bytes:
 
 
 def fetch(url: str, api_key: str) -> dict[str, Any]:
-    """Ask the server for its nodes and version."""
-    import httpx
+    """Ask the server for its nodes and version, through flowkit's own client (its errors
+    say what to do: a wrong key, a server that is down)."""
+    from flowkit.client import FlowiseClient
+    from flowkit.client.core import Call
 
-    headers = {"Authorization": f"Bearer {api_key}"}
-    with httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=60) as http:
-        nodes = http.get("/nodes").raise_for_status().json()
-        version = http.get("/version").raise_for_status().json()["version"]
-    return catalog(nodes, str(version))
+    with FlowiseClient(url, api_key=api_key, timeout=60) as client:
+        nodes = client.send(Call("GET", "/nodes", list))
+        version = client.version()
+    return catalog(nodes, version)
 
 
 def main(argv: list[str] | None = None) -> int:
