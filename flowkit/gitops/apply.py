@@ -199,23 +199,24 @@ def _carry_out(change: Change) -> Generator[Step, Any, str]:
         return target
     sent = replace(document, data=change.resolved if change.resolved is not None else document.data)
     target_id = change.target_id if change.action is Action.UPDATE else None
-    saved: Chatflow | Tool | Assistant
+    built: Chatflow | Tool | Assistant
     if entity == "chatflow":
-        flow = to_chatflow(sent, id=target_id)
+        built = to_chatflow(sent, id=target_id)
         if target_id is not None:
             # The folder holds the graph; the record's own settings (deployed, apiConfig,
             # chatbotConfig, ...) are the target's, and an update keeps them.
             current: Chatflow = yield ("get_chatflow", (target_id,))
             for field in type(current).model_fields:
                 if field not in _FROM_FOLDER:
-                    setattr(flow, field, getattr(current, field))
-        saved = yield (f"{'update' if target_id else 'create'}_chatflow", (flow,))
+                    setattr(built, field, getattr(current, field))
     elif entity == "tool":
-        tool = to_tool(sent, id=target_id)
-        saved = yield (f"{'update' if target_id else 'create'}_tool", (tool,))
+        built = to_tool(sent, id=target_id)
     else:
-        assistant = to_assistant(sent, id=target_id)
-        saved = yield (f"{'update' if target_id else 'create'}_assistant", (assistant,))
+        built = to_assistant(sent, id=target_id)
+    saved: Chatflow | Tool | Assistant = yield (
+        f"{'update' if target_id else 'create'}_{entity}",
+        (built,),
+    )
     return saved.id
 
 
