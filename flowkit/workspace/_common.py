@@ -123,7 +123,7 @@ def upsert_request(
     stop_node_id: object,
     chat_type: ChatType,
     overrides: object,
-    files: object = (),
+    files: object,
 ) -> UpsertRequest:
     """Check an upsert's arguments and build its request.
 
@@ -168,8 +168,8 @@ def predict_request(
     chat_id: object,
     chat_type: ChatType,
     overrides: object,
-    history: object = None,
-    uploads: object = (),
+    history: object,
+    uploads: object,
 ) -> PredictRequest:
     """Check a prediction's arguments and build its request.
 
